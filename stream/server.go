@@ -1,0 +1,326 @@
+package stream
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/camd-project/camd/stream/web"
+)
+
+var errTooManyViewers = errors.New("viewer limit reached")
+
+// Options configure a Server. Zero values take the documented defaults.
+type Options struct {
+	// ICEServers are given to every PeerConnection and advertised to WHEP
+	// clients in Link headers.
+	ICEServers []webrtc.ICEServer
+	// MaxViewers caps concurrent WHEP sessions (default 16); beyond it
+	// POST answers 503 with Retry-After.
+	MaxViewers int
+	// IncludeLoopback offers 127.0.0.1 candidates (tests, same-host viewers).
+	IncludeLoopback bool
+	// GatherTimeout caps the wait for ICE candidates before answering
+	// (default 2 s; host candidates take milliseconds).
+	GatherTimeout time.Duration
+	// ConnectTimeout closes a session that never connects (default 30 s).
+	ConnectTimeout time.Duration
+	// FailedTimeout is how long ICE waits for a silent viewer before the
+	// session is reaped (default 15 s after the 5 s disconnect timeout).
+	FailedTimeout time.Duration
+	// Status reports the source and encoder for /api/status; the server
+	// fills in the viewers.
+	Status func() Status
+	Logger *slog.Logger
+	// Now is the clock served by /api/time (default time.Now).
+	Now func() time.Time
+}
+
+// Status is the JSON of /api/status.
+type Status struct {
+	Name     string         `json:"name"`
+	Version  string         `json:"version,omitempty"`
+	Source   SourceStatus   `json:"source"`
+	Encoder  EncoderStatus  `json:"encoder"`
+	Camera   string         `json:"camera"` // "ok" or "disconnected"
+	Viewers  int            `json:"viewers"`
+	Sessions []ViewerStatus `json:"sessions"`
+	Stream   StreamStatus   `json:"stream"`
+}
+
+// SourceStatus describes the capture source.
+type SourceStatus struct {
+	Name    string  `json:"name"`
+	Format  string  `json:"format"`
+	Width   int     `json:"width"`
+	Height  int     `json:"height"`
+	FPS     float64 `json:"fps"`
+	Dropped uint64  `json:"dropped"`
+}
+
+// EncoderStatus describes the encoder.
+type EncoderStatus struct {
+	Name    string `json:"name"`
+	Bitrate int    `json:"bitrate"`
+}
+
+// StreamStatus reports the hub's counters.
+type StreamStatus struct {
+	AccessUnits     uint64            `json:"access_units"`
+	Bytes           uint64            `json:"bytes"`
+	Keyframes       uint64            `json:"keyframes"`
+	KeyframesForced uint64            `json:"keyframes_forced"`
+	KeyframeReqs    map[string]uint64 `json:"keyframe_requests"`
+}
+
+// Server serves the page, the WHEP endpoint and the status API.
+type Server struct {
+	hub  *Hub
+	opts Options
+	api  *webrtc.API
+	log  *slog.Logger
+	mux  *http.ServeMux
+
+	mu       sync.Mutex
+	sessions map[string]*session
+	closed   bool
+}
+
+// NewServer returns a server that feeds WHEP viewers from hub.
+func NewServer(hub *Hub, opts Options) (*Server, error) {
+	if opts.MaxViewers <= 0 {
+		opts.MaxViewers = 16
+	}
+	if opts.GatherTimeout <= 0 {
+		opts.GatherTimeout = 2 * time.Second
+	}
+	if opts.ConnectTimeout <= 0 {
+		opts.ConnectTimeout = 30 * time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	api, err := newAPI(apiOptions{IncludeLoopback: opts.IncludeLoopback, FailedTimeout: opts.FailedTimeout})
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{hub: hub, opts: opts, api: api, log: opts.Logger, sessions: make(map[string]*session)}
+	s.routes()
+	return s, nil
+}
+
+func (s *Server) routes() {
+	m := http.NewServeMux()
+	m.HandleFunc("POST /whep", s.whepPost)
+	m.HandleFunc("OPTIONS /whep", s.whepOptions)
+	m.HandleFunc("PATCH /whep/{id}", s.whepPatch)
+	m.HandleFunc("DELETE /whep/{id}", s.whepDelete)
+	m.HandleFunc("OPTIONS /whep/{id}", s.whepOptions)
+	m.HandleFunc("GET /whep", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Allow", "POST, OPTIONS")
+		httpError(w, http.StatusMethodNotAllowed, "WHEP endpoint: POST an SDP offer")
+	})
+	m.HandleFunc("GET /api/time", s.apiTime)
+	m.HandleFunc("GET /api/status", s.apiStatus)
+	m.HandleFunc("GET /healthz", s.healthz)
+	static, err := fs.Sub(web.FS, ".")
+	if err != nil {
+		panic(err) // embedded at build time: cannot fail
+	}
+	files := http.FileServerFS(static)
+	m.Handle("GET /", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The page is tiny; always revalidate so an upgrade shows at once.
+		w.Header().Set("Cache-Control", "no-cache")
+		files.ServeHTTP(w, r)
+	}))
+	s.mux = m
+}
+
+// Handler returns the HTTP handler.
+func (s *Server) Handler() http.Handler { return s.mux }
+
+// Serve serves HTTP on ln until ctx is done, then closes every viewer and
+// shuts the listener down. Cancellation is not an error.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	hs := &http.Server{
+		Handler:           s.mux,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      15 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		s.Close()
+		return fmt.Errorf("stream: Serve: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	err := hs.Shutdown(sctx)
+	<-errc
+	s.Close()
+	if err != nil {
+		return fmt.Errorf("stream: Shutdown: %w", err)
+	}
+	return nil
+}
+
+// Close ends every viewer session and refuses new ones.
+func (s *Server) Close() {
+	s.mu.Lock()
+	s.closed = true
+	all := make([]*session, 0, len(s.sessions))
+	for _, v := range s.sessions {
+		all = append(all, v)
+	}
+	s.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, v := range all {
+		wg.Add(1)
+		go func() { defer wg.Done(); v.Close() }()
+	}
+	wg.Wait()
+}
+
+func newID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func (s *Server) newSession(offer, remote string) (*session, string, error) {
+	id := newID()
+	// Reserve the slot first, so concurrent POSTs cannot exceed the cap.
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil, "", errors.New("server is shutting down")
+	}
+	if len(s.sessions) >= s.opts.MaxViewers {
+		s.mu.Unlock()
+		return nil, "", errTooManyViewers
+	}
+	s.sessions[id] = nil
+	s.mu.Unlock()
+
+	sess, answer, err := newSession(s.api, s.hub, s.log, offer, sessionOptions{
+		id:             id,
+		remote:         remote,
+		config:         webrtc.Configuration{ICEServers: s.opts.ICEServers},
+		gatherTimeout:  s.opts.GatherTimeout,
+		connectTimeout: s.opts.ConnectTimeout,
+	}, s.forget)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err != nil {
+		delete(s.sessions, id)
+		return nil, "", err
+	}
+	if s.closed {
+		delete(s.sessions, id)
+		go sess.Close()
+		return nil, "", errors.New("server is shutting down")
+	}
+	s.sessions[id] = sess
+	if sess.isClosed() { // it failed while being set up: forget already ran
+		delete(s.sessions, id)
+	}
+	return sess, answer, nil
+}
+
+func (s *Server) forget(sess *session) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sessions[sess.id] == sess {
+		delete(s.sessions, sess.id)
+	}
+}
+
+func (s *Server) session(id string) *session {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sessions[id]
+}
+
+func (s *Server) sessionCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.sessions)
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+// apiTime lets the page estimate its clock offset to camd, NTP-style, so
+// the latency read from the test pattern is right on other machines too.
+func (s *Server) apiTime(w http.ResponseWriter, _ *http.Request) {
+	now := s.opts.Now()
+	writeJSON(w, map[string]float64{"now_ms": float64(now.UnixMicro()) / 1000})
+}
+
+// Status returns what /api/status serves.
+func (s *Server) Status() Status {
+	var st Status
+	if s.opts.Status != nil {
+		st = s.opts.Status()
+	}
+	s.mu.Lock()
+	for _, v := range s.sessions {
+		if v != nil {
+			st.Sessions = append(st.Sessions, v.status())
+		}
+	}
+	s.mu.Unlock()
+	sort.Slice(st.Sessions, func(i, j int) bool { return st.Sessions[i].Since.Before(st.Sessions[j].Since) })
+	st.Viewers = len(st.Sessions)
+	hs := s.hub.Stats()
+	st.Stream = StreamStatus{
+		AccessUnits: hs.AccessUnits, Bytes: hs.Bytes, Keyframes: hs.Keyframes,
+		KeyframesForced: hs.Keyframe.Forced, KeyframeReqs: hs.Keyframe.Requests,
+	}
+	if st.Camera == "" {
+		st.Camera = "ok"
+	}
+	return st
+}
+
+func (s *Server) apiStatus(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, s.Status())
+}
+
+// healthz answers 200 while access units flow and 503 when none came for
+// five seconds, so a supervisor can tell a stuck pipeline from a live one.
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
+	last := s.hub.Stats().LastUnit
+	if age := s.opts.Now().Sub(last); last.IsZero() || age > 5*time.Second {
+		httpError(w, http.StatusServiceUnavailable, "no video for %s", age.Round(time.Second))
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	fmt.Fprintln(w, "ok")
+}

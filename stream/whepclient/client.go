@@ -1,0 +1,307 @@
+// Package whepclient is a WHEP viewer in Go (draft-ietf-wish-whep): it
+// posts an SDP offer, receives the H.264 track over WebRTC and hands out
+// whole access units. camd's tests use it as an independent peer; it works
+// against any WHEP server.
+package whepclient
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp/codecs"
+	"github.com/pion/webrtc/v4"
+)
+
+// AccessUnit is one received picture, Annex-B.
+type AccessUnit struct {
+	Data      []byte
+	Timestamp uint32    // RTP timestamp
+	Received  time.Time // when its last packet arrived
+}
+
+// Options configure a Client.
+type Options struct {
+	Token string // sent as Authorization: Bearer
+	// HTTPClient defaults to one with a 10 s timeout.
+	HTTPClient *http.Client
+	// Buffer is how many access units may wait in Units (default 64);
+	// beyond that the oldest are dropped and counted.
+	Buffer int
+	// IncludeLoopback offers loopback candidates (for servers on 127.0.0.1).
+	IncludeLoopback bool
+}
+
+// Client is one WHEP viewing session.
+type Client struct {
+	pc       *webrtc.PeerConnection
+	http     *http.Client
+	token    string
+	resource string // absolute URL of the session resource
+	units    chan AccessUnit
+	started  time.Time
+
+	connected chan struct{}
+	connOnce  sync.Once
+	wg        sync.WaitGroup
+
+	mu        sync.Mutex
+	firstUnit time.Time
+
+	packets, lost, dropped atomic.Uint64
+}
+
+// Dial negotiates a session with the WHEP endpoint and starts receiving.
+func Dial(ctx context.Context, endpoint string, o Options) (*Client, error) {
+	if o.HTTPClient == nil {
+		o.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	}
+	if o.Buffer <= 0 {
+		o.Buffer = 64
+	}
+	m := &webrtc.MediaEngine{}
+	if err := m.RegisterCodec(webrtc.RTPCodecParameters{
+		RTPCodecCapability: webrtc.RTPCodecCapability{
+			MimeType: webrtc.MimeTypeH264, ClockRate: 90000,
+			SDPFmtpLine:  "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
+			RTCPFeedback: []webrtc.RTCPFeedback{{Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: "ccm", Parameter: "fir"}, {Type: "transport-cc"}},
+		},
+		PayloadType: 102,
+	}, webrtc.RTPCodecTypeVideo); err != nil {
+		return nil, fmt.Errorf("whepclient: RegisterCodec: %w", err)
+	}
+	ir := &interceptor.Registry{}
+	if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
+		return nil, fmt.Errorf("whepclient: RegisterDefaultInterceptors: %w", err)
+	}
+	var se webrtc.SettingEngine
+	se.SetIncludeLoopbackCandidate(o.IncludeLoopback)
+	api := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
+	pc, err := api.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		return nil, fmt.Errorf("whepclient: NewPeerConnection: %w", err)
+	}
+	c := &Client{
+		pc: pc, http: o.HTTPClient, token: o.Token,
+		units: make(chan AccessUnit, o.Buffer), started: time.Now(),
+		connected: make(chan struct{}),
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			_ = pc.Close()
+		}
+	}()
+	if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo,
+		webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+		return nil, fmt.Errorf("whepclient: AddTransceiverFromKind: %w", err)
+	}
+	pc.OnTrack(func(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		c.wg.Add(1)
+		go c.readTrack(t)
+	})
+	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		if s == webrtc.PeerConnectionStateConnected {
+			c.connOnce.Do(func() { close(c.connected) })
+		}
+	})
+	offer, err := pc.CreateOffer(nil)
+	if err != nil {
+		return nil, fmt.Errorf("whepclient: CreateOffer: %w", err)
+	}
+	gathered := webrtc.GatheringCompletePromise(pc)
+	if err := pc.SetLocalDescription(offer); err != nil {
+		return nil, fmt.Errorf("whepclient: SetLocalDescription: %w", err)
+	}
+	select {
+	case <-gathered:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	answer, loc, err := c.post(ctx, endpoint, pc.LocalDescription().SDP)
+	if err != nil {
+		return nil, err
+	}
+	c.resource = loc
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
+		_ = c.delete()
+		return nil, fmt.Errorf("whepclient: SetRemoteDescription: %w", err)
+	}
+	ok = true
+	return c, nil
+}
+
+// StatusError is a WHEP request the server refused.
+type StatusError struct {
+	Code int
+	Body string
+}
+
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("whep: server answered %d: %s", e.Code, bytes.TrimSpace([]byte(e.Body)))
+}
+
+func (c *Client) post(ctx context.Context, endpoint, offer string) (answer, location string, err error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewBufferString(offer))
+	if err != nil {
+		return "", "", fmt.Errorf("whepclient: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/sdp")
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return "", "", fmt.Errorf("whepclient: POST: %w", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return "", "", fmt.Errorf("whepclient: reading answer: %w", err)
+	}
+	if resp.StatusCode != http.StatusCreated {
+		return "", "", &StatusError{Code: resp.StatusCode, Body: string(body)}
+	}
+	base, err := url.Parse(endpoint)
+	if err != nil {
+		return "", "", fmt.Errorf("whepclient: %w", err)
+	}
+	loc, err := base.Parse(resp.Header.Get("Location"))
+	if err != nil || resp.Header.Get("Location") == "" {
+		return "", "", fmt.Errorf("whepclient: bad Location %q", resp.Header.Get("Location"))
+	}
+	return string(body), loc.String(), nil
+}
+
+// readTrack depacketizes H.264 and cuts access units on the marker bit.
+func (c *Client) readTrack(t *webrtc.TrackRemote) {
+	defer c.wg.Done()
+	var depack codecs.H264Packet
+	var au []byte
+	var lastSeq uint16
+	first := true
+	for {
+		pkt, _, err := t.ReadRTP()
+		if err != nil {
+			return
+		}
+		c.packets.Add(1)
+		if !first {
+			if gap := pkt.SequenceNumber - lastSeq - 1; gap != 0 && gap < 1000 {
+				c.lost.Add(uint64(gap))
+			}
+		}
+		first, lastSeq = false, pkt.SequenceNumber
+		nal, err := depack.Unmarshal(pkt.Payload)
+		if err == nil {
+			au = append(au, nal...)
+		}
+		if !pkt.Marker || len(au) == 0 {
+			continue
+		}
+		u := AccessUnit{Data: au, Timestamp: pkt.Timestamp, Received: time.Now()}
+		au = nil
+		c.mu.Lock()
+		if c.firstUnit.IsZero() {
+			c.firstUnit = u.Received
+		}
+		c.mu.Unlock()
+		select {
+		case c.units <- u:
+		default:
+			select { // drop the oldest to keep the newest
+			case <-c.units:
+				c.dropped.Add(1)
+			default:
+			}
+			select {
+			case c.units <- u:
+			default:
+				c.dropped.Add(1)
+			}
+		}
+	}
+}
+
+// Units delivers received access units in order.
+func (c *Client) Units() <-chan AccessUnit { return c.units }
+
+// Connected is closed once ICE and DTLS are up.
+func (c *Client) Connected() <-chan struct{} { return c.connected }
+
+// Resource is the URL of the session on the server.
+func (c *Client) Resource() string { return c.resource }
+
+// RequestKeyframe sends a PLI to the server.
+func (c *Client) RequestKeyframe() error {
+	for _, r := range c.pc.GetReceivers() {
+		if t := r.Track(); t != nil {
+			return c.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(t.SSRC())}})
+		}
+	}
+	return errors.New("whepclient: no track yet")
+}
+
+// Stats are what the client received.
+type Stats struct {
+	Packets, Lost, Dropped uint64
+	FirstUnit              time.Duration // from Dial to the first access unit; 0 if none yet
+}
+
+// Stats returns the counters.
+func (c *Client) Stats() Stats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := Stats{Packets: c.packets.Load(), Lost: c.lost.Load(), Dropped: c.dropped.Load()}
+	if !c.firstUnit.IsZero() {
+		s.FirstUnit = c.firstUnit.Sub(c.started)
+	}
+	return s
+}
+
+func (c *Client) delete() error {
+	req, err := http.NewRequest(http.MethodDelete, c.resource, nil)
+	if err != nil {
+		return err
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("whepclient: DELETE: %w", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return &StatusError{Code: resp.StatusCode}
+	}
+	return nil
+}
+
+// Close ends the session on the server (DELETE) and locally.
+func (c *Client) Close() error {
+	err := c.delete()
+	if cerr := c.pc.Close(); cerr != nil && err == nil {
+		err = cerr
+	}
+	c.wg.Wait()
+	c.http.CloseIdleConnections()
+	return err
+}
+
+// CloseWithoutDelete drops the connection without telling the server,
+// as a viewer that vanishes would.
+func (c *Client) CloseWithoutDelete() error {
+	err := c.pc.Close()
+	c.wg.Wait()
+	return err
+}
