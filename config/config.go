@@ -1,0 +1,181 @@
+package config
+
+import (
+	"strings"
+	"time"
+)
+
+// Config is camd's whole configuration. The TOML file uses the same names
+// (see the toml tags); every key is optional.
+type Config struct {
+	// Name is the instance name, later announced over mDNS: [a-z0-9-],
+	// 1 to 63 characters.
+	Name string `toml:"name"`
+	// Listen is the HTTP listen address, host:port.
+	Listen string `toml:"listen"`
+	// LogLevel is debug, info, warn or error.
+	LogLevel string `toml:"log_level"`
+
+	Source  Source  `toml:"source"`
+	Encoder Encoder `toml:"encoder"`
+	WebRTC  WebRTC  `toml:"webrtc"`
+
+	// from records where each key set after Default came from, so that
+	// Validate can point at the line that needs fixing.
+	from map[string]origin
+}
+
+// Source is the [source] section: where frames come from.
+type Source struct {
+	// Kind is auto (a V4L2 camera if present, else the test pattern),
+	// pattern, file, v4l2 or exec.
+	Kind string `toml:"kind"`
+	// Device is the V4L2 device path or name (kind v4l2); empty picks the
+	// first camera.
+	Device string `toml:"device"`
+	// Path is an H.264 Annex-B file (kind file).
+	Path string `toml:"path"`
+	// Command is the command line to run (kind exec), kept as one string.
+	Command string  `toml:"command"`
+	Width   int     `toml:"width"`
+	Height  int     `toml:"height"`
+	FPS     float64 `toml:"fps"`
+}
+
+// Encoder is the [encoder] section.
+type Encoder struct {
+	// Kind is auto, openh264, v4l2m2m or passthrough.
+	Kind string `toml:"kind"`
+	// Device is the M2M encoder device path (kind v4l2m2m); empty finds one.
+	Device string `toml:"device"`
+	// Bitrate is the initial target; adaptation stays within
+	// MinBitrate..MaxBitrate.
+	Bitrate    Bitrate `toml:"bitrate"`
+	MinBitrate Bitrate `toml:"min_bitrate"`
+	MaxBitrate Bitrate `toml:"max_bitrate"`
+	// GOP is the time between periodic keyframes.
+	GOP Duration `toml:"gop"`
+}
+
+// WebRTC is the [webrtc] section.
+type WebRTC struct {
+	// UDPPort is the UDP port for media; 0 uses ephemeral ports.
+	UDPPort int `toml:"udp_port"`
+	// ICEServers are STUN and TURN URLs: "stun:host:port",
+	// "turn:user:pass@host:port", "turns:…".
+	ICEServers []string `toml:"ice_servers"`
+	// MaxViewers caps concurrent viewer sessions.
+	MaxViewers int `toml:"max_viewers"`
+	// KeyframeMinInterval coalesces keyframe requests (PLI, FIR, new
+	// viewers): at most one forced keyframe per interval.
+	KeyframeMinInterval Duration `toml:"keyframe_min_interval"`
+}
+
+// origin is where a value came from.
+type origin struct {
+	source string // file path, "env CAMD_X" or "flag"
+	line   int
+}
+
+// Default returns the built-in configuration, which is valid as it is.
+func Default() *Config {
+	return &Config{
+		Name:     "camd",
+		Listen:   ":8080",
+		LogLevel: "info",
+		Source: Source{
+			Kind:   "auto",
+			Width:  1280,
+			Height: 720,
+			FPS:    30,
+		},
+		Encoder: Encoder{
+			Kind:       "auto",
+			Bitrate:    2_000_000,
+			MinBitrate: 150_000,
+			MaxBitrate: 6_000_000,
+			GOP:        Duration(2 * time.Second),
+		},
+		WebRTC: WebRTC{
+			ICEServers:          []string{},
+			MaxViewers:          16,
+			KeyframeMinInterval: Duration(500 * time.Millisecond),
+		},
+	}
+}
+
+// field is one settable key and the address of its value.
+type field struct {
+	key string
+	ptr func(c *Config) any // *string, *int, *float64, *Bitrate, *Duration or *[]string
+}
+
+// fields lists every key in the order TOML prints them: top-level keys
+// first, then each section.
+var fields = []field{
+	{"name", func(c *Config) any { return &c.Name }},
+	{"listen", func(c *Config) any { return &c.Listen }},
+	{"log_level", func(c *Config) any { return &c.LogLevel }},
+
+	{"source.kind", func(c *Config) any { return &c.Source.Kind }},
+	{"source.device", func(c *Config) any { return &c.Source.Device }},
+	{"source.path", func(c *Config) any { return &c.Source.Path }},
+	{"source.command", func(c *Config) any { return &c.Source.Command }},
+	{"source.width", func(c *Config) any { return &c.Source.Width }},
+	{"source.height", func(c *Config) any { return &c.Source.Height }},
+	{"source.fps", func(c *Config) any { return &c.Source.FPS }},
+
+	{"encoder.kind", func(c *Config) any { return &c.Encoder.Kind }},
+	{"encoder.device", func(c *Config) any { return &c.Encoder.Device }},
+	{"encoder.bitrate", func(c *Config) any { return &c.Encoder.Bitrate }},
+	{"encoder.min_bitrate", func(c *Config) any { return &c.Encoder.MinBitrate }},
+	{"encoder.max_bitrate", func(c *Config) any { return &c.Encoder.MaxBitrate }},
+	{"encoder.gop", func(c *Config) any { return &c.Encoder.GOP }},
+
+	{"webrtc.udp_port", func(c *Config) any { return &c.WebRTC.UDPPort }},
+	{"webrtc.ice_servers", func(c *Config) any { return &c.WebRTC.ICEServers }},
+	{"webrtc.max_viewers", func(c *Config) any { return &c.WebRTC.MaxViewers }},
+	{"webrtc.keyframe_min_interval", func(c *Config) any { return &c.WebRTC.KeyframeMinInterval }},
+}
+
+// Keys returns every dotted key, in file order.
+func Keys() []string {
+	keys := make([]string, len(fields))
+	for i, f := range fields {
+		keys[i] = f.key
+	}
+	return keys
+}
+
+// EnvName returns the environment variable that sets key:
+// "encoder.min_bitrate" → "CAMD_ENCODER_MIN_BITRATE".
+func EnvName(key string) string {
+	return "CAMD_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+}
+
+func lookupField(key string) (field, bool) {
+	for _, f := range fields {
+		if f.key == key {
+			return f, true
+		}
+	}
+	return field{}, false
+}
+
+// isSection reports whether name is a section ([source], …).
+func isSection(name string) bool {
+	for _, f := range fields {
+		if sec, _, ok := strings.Cut(f.key, "."); ok && sec == name {
+			return true
+		}
+	}
+	return false
+}
+
+// note records where key's value came from.
+func (c *Config) note(key string, o origin) {
+	if c.from == nil {
+		c.from = make(map[string]origin)
+	}
+	c.from[key] = o
+}

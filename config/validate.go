@@ -1,0 +1,187 @@
+package config
+
+import (
+	"fmt"
+	"math"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Limits Validate enforces.
+const (
+	MinFrameSize = 16
+	MaxFrameSize = 4096
+	MinFPS       = 1
+	MaxFPS       = 240
+	// Bitrates outside this range are almost always a missing unit
+	// ("2000" is 2 kbps) or an extra zero.
+	LowestBitrate       Bitrate = 10_000
+	HighestBitrate      Bitrate = 100_000_000
+	MaxGOP                      = Duration(time.Minute)
+	MaxKeyframeInterval         = Duration(10 * time.Second)
+	MaxViewersLimit             = 1024
+)
+
+// Choices for the enumerated keys.
+var (
+	LogLevels    = []string{"debug", "info", "warn", "error"}
+	SourceKinds  = []string{"auto", "pattern", "file", "v4l2", "exec"}
+	EncoderKinds = []string{"auto", "openh264", "v4l2m2m", "passthrough"}
+)
+
+// Validate checks ranges and consistency and returns every problem as
+// Errors, each pointing at where its value came from.
+func (c *Config) Validate() error {
+	v := validator{c: c}
+
+	if err := checkName(c.Name); err != "" {
+		v.add("name", err)
+	}
+	if err := checkListen(c.Listen); err != "" {
+		v.add("listen", err)
+	}
+	v.oneOf("log_level", c.LogLevel, LogLevels)
+
+	s := c.Source
+	v.oneOf("source.kind", s.Kind, SourceKinds)
+	switch {
+	case s.Kind == "file" && s.Path == "":
+		v.add("source.path", `must be set when source.kind is "file"`, "source.kind")
+	case s.Kind == "exec" && strings.TrimSpace(s.Command) == "":
+		v.add("source.command", `must be set when source.kind is "exec"`, "source.kind")
+	}
+	v.frameSize("source.width", s.Width)
+	v.frameSize("source.height", s.Height)
+	if math.IsNaN(s.FPS) || s.FPS < MinFPS || s.FPS > MaxFPS {
+		v.add("source.fps", fmt.Sprintf("must be between %d and %d, got %v", MinFPS, MaxFPS, s.FPS))
+	}
+
+	e := c.Encoder
+	v.oneOf("encoder.kind", e.Kind, EncoderKinds)
+	switch {
+	case e.Kind == "passthrough" && s.Kind == "pattern":
+		v.add("encoder.kind", `"passthrough" needs a source that gives H.264; the test pattern gives raw frames`, "source.kind")
+	case (e.Kind == "openh264" || e.Kind == "v4l2m2m") && s.Kind == "file":
+		v.add("encoder.kind", fmt.Sprintf(`%q cannot encode a file source, which is already H.264; use "passthrough" or "auto"`, e.Kind), "source.kind")
+	}
+	rates := []struct {
+		key string
+		b   Bitrate
+	}{{"encoder.bitrate", e.Bitrate}, {"encoder.min_bitrate", e.MinBitrate}, {"encoder.max_bitrate", e.MaxBitrate}}
+	inRange := true
+	for _, r := range rates {
+		if r.b < LowestBitrate || r.b > HighestBitrate {
+			v.add(r.key, fmt.Sprintf("must be between %v and %v, got %v", LowestBitrate, HighestBitrate, r.b))
+			inRange = false
+		}
+	}
+	if inRange {
+		switch {
+		case e.MinBitrate > e.MaxBitrate:
+			v.add("encoder.min_bitrate", fmt.Sprintf("%v is above max_bitrate %v", e.MinBitrate, e.MaxBitrate), "encoder.max_bitrate")
+		case e.Bitrate < e.MinBitrate || e.Bitrate > e.MaxBitrate:
+			v.add("encoder.bitrate", fmt.Sprintf("must be between min_bitrate %v and max_bitrate %v, got %v",
+				e.MinBitrate, e.MaxBitrate, e.Bitrate), "encoder.min_bitrate", "encoder.max_bitrate")
+		}
+	}
+	if e.GOP <= 0 || e.GOP > MaxGOP {
+		v.add("encoder.gop", fmt.Sprintf("must be above 0 and at most %v, got %v", MaxGOP, e.GOP))
+	}
+
+	w := c.WebRTC
+	if w.UDPPort < 0 || w.UDPPort > 65535 {
+		v.add("webrtc.udp_port", fmt.Sprintf("must be between 0 and 65535, got %d", w.UDPPort))
+	}
+	for i, u := range w.ICEServers {
+		if err := checkICEServer(u); err != "" {
+			v.add("webrtc.ice_servers", fmt.Sprintf("item %d: %s", i, err))
+		}
+	}
+	if w.MaxViewers < 1 || w.MaxViewers > MaxViewersLimit {
+		v.add("webrtc.max_viewers", fmt.Sprintf("must be between 1 and %d, got %d", MaxViewersLimit, w.MaxViewers))
+	}
+	if w.KeyframeMinInterval < 0 || w.KeyframeMinInterval > MaxKeyframeInterval {
+		v.add("webrtc.keyframe_min_interval", fmt.Sprintf("must be between 0s and %v, got %v", MaxKeyframeInterval, w.KeyframeMinInterval))
+	}
+	return v.errs.err()
+}
+
+type validator struct {
+	c    *Config
+	errs Errors
+}
+
+// add reports a problem with key. Its position is where key was set; if key
+// kept its default, the first of related that was set.
+func (v *validator) add(key, msg string, related ...string) {
+	o, ok := v.c.from[key]
+	for _, r := range related {
+		if ok {
+			break
+		}
+		o, ok = v.c.from[r]
+	}
+	v.errs = append(v.errs, &Error{Key: key, Source: o.source, Line: o.line, Msg: msg})
+}
+
+func (v *validator) oneOf(key, val string, choices []string) {
+	if !slices.Contains(choices, val) {
+		v.add(key, fmt.Sprintf("must be one of %s, got %q", strings.Join(choices, ", "), val))
+	}
+}
+
+func (v *validator) frameSize(key string, n int) {
+	switch {
+	case n < MinFrameSize || n > MaxFrameSize:
+		v.add(key, fmt.Sprintf("must be between %d and %d, got %d", MinFrameSize, MaxFrameSize, n))
+	case n%2 != 0:
+		v.add(key, fmt.Sprintf("must be even (4:2:0 chroma), got %d", n))
+	}
+}
+
+// checkName allows a DNS label: [a-z0-9-], 1..63, no hyphen at either end.
+func checkName(s string) string {
+	if len(s) < 1 || len(s) > 63 {
+		return fmt.Sprintf("must be 1 to 63 characters, got %d", len(s))
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+			return fmt.Sprintf("may hold only a-z, 0-9 and '-', got %q", s)
+		}
+	}
+	if s[0] == '-' || s[len(s)-1] == '-' {
+		return fmt.Sprintf("must not begin or end with '-', got %q", s)
+	}
+	return ""
+}
+
+// checkListen wants host:port with a numeric port; the host may be empty
+// (all interfaces).
+func checkListen(s string) string {
+	_, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return fmt.Sprintf(`must be host:port, e.g. ":8080" or "127.0.0.1:8080", got %q`, s)
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return fmt.Sprintf("port must be a number from 0 to 65535, got %q", port)
+	}
+	return ""
+}
+
+// checkICEServer accepts stun:, turn: and turns: URLs with something after
+// the scheme.
+func checkICEServer(u string) string {
+	scheme, rest, ok := strings.Cut(u, ":")
+	switch {
+	case !ok || (scheme != "stun" && scheme != "turn" && scheme != "turns"):
+		return fmt.Sprintf("must start with stun:, turn: or turns:, got %q", u)
+	case strings.HasPrefix(rest, "//"):
+		return fmt.Sprintf("must be written without //, as in %s:host:port, got %q", scheme, u)
+	case strings.TrimSpace(rest) == "" || strings.HasSuffix(rest, "@"):
+		return fmt.Sprintf("has no host, got %q", u)
+	}
+	return ""
+}

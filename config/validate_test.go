@@ -1,0 +1,137 @@
+package config
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		edit func(c *Config)
+		want []string // problems, without a source (the config is built in code)
+	}{
+		{"defaults", func(*Config) {}, nil},
+		{"name charset", func(c *Config) { c.Name = "Cam_1" },
+			[]string{`name: may hold only a-z, 0-9 and '-', got "Cam_1"`}},
+		{"name empty", func(c *Config) { c.Name = "" },
+			[]string{`name: must be 1 to 63 characters, got 0`}},
+		{"name too long", func(c *Config) { c.Name = strings.Repeat("a", 64) },
+			[]string{`name: must be 1 to 63 characters, got 64`}},
+		{"name hyphen", func(c *Config) { c.Name = "-cam" },
+			[]string{`name: must not begin or end with '-', got "-cam"`}},
+		{"name longest", func(c *Config) { c.Name = strings.Repeat("a", 63) }, nil},
+		{"listen without port", func(c *Config) { c.Listen = "localhost" },
+			[]string{`listen: must be host:port, e.g. ":8080" or "127.0.0.1:8080", got "localhost"`}},
+		{"listen bad port", func(c *Config) { c.Listen = ":http" },
+			[]string{`listen: port must be a number from 0 to 65535, got "http"`}},
+		{"listen port range", func(c *Config) { c.Listen = "[::1]:70000" },
+			[]string{`listen: port must be a number from 0 to 65535, got "70000"`}},
+		{"listen ipv6", func(c *Config) { c.Listen = "[::1]:8080" }, nil},
+		{"log level", func(c *Config) { c.LogLevel = "verbose" },
+			[]string{`log_level: must be one of debug, info, warn, error, got "verbose"`}},
+		{"source kind", func(c *Config) { c.Source.Kind = "usb" },
+			[]string{`source.kind: must be one of auto, pattern, file, v4l2, exec, got "usb"`}},
+		{"file needs path", func(c *Config) { c.Source.Kind = "file" },
+			[]string{`source.path: must be set when source.kind is "file"`}},
+		{"exec needs command", func(c *Config) { c.Source.Kind = "exec"; c.Source.Command = "  " },
+			[]string{`source.command: must be set when source.kind is "exec"`}},
+		{"size range and parity", func(c *Config) { c.Source.Width, c.Source.Height = 8, 721 },
+			[]string{`source.width: must be between 16 and 4096, got 8`, `source.height: must be even (4:2:0 chroma), got 721`}},
+		{"size limits", func(c *Config) { c.Source.Width, c.Source.Height = 4096, 16 }, nil},
+		{"fps range", func(c *Config) { c.Source.FPS = 500 },
+			[]string{`source.fps: must be between 1 and 240, got 500`}},
+		{"fps fraction", func(c *Config) { c.Source.FPS = 0.5 },
+			[]string{`source.fps: must be between 1 and 240, got 0.5`}},
+		{"encoder kind", func(c *Config) { c.Encoder.Kind = "x264" },
+			[]string{`encoder.kind: must be one of auto, openh264, v4l2m2m, passthrough, got "x264"`}},
+		{"passthrough of raw frames", func(c *Config) { c.Source.Kind = "pattern"; c.Encoder.Kind = "passthrough" },
+			[]string{`encoder.kind: "passthrough" needs a source that gives H.264; the test pattern gives raw frames`}},
+		{"encoding a file", func(c *Config) { c.Source.Kind, c.Source.Path, c.Encoder.Kind = "file", "a.h264", "openh264" },
+			[]string{`encoder.kind: "openh264" cannot encode a file source, which is already H.264; use "passthrough" or "auto"`}},
+		{"bitrate above max", func(c *Config) { c.Encoder.Bitrate = 8_000_000 },
+			[]string{`encoder.bitrate: must be between min_bitrate 150kbps and max_bitrate 6Mbps, got 8Mbps`}},
+		{"bitrate below min", func(c *Config) { c.Encoder.MinBitrate = 3_000_000 },
+			[]string{`encoder.bitrate: must be between min_bitrate 3Mbps and max_bitrate 6Mbps, got 2Mbps`}},
+		{"min above max", func(c *Config) { c.Encoder.MinBitrate, c.Encoder.MaxBitrate = 5_000_000, 1_000_000 },
+			[]string{`encoder.min_bitrate: 5Mbps is above max_bitrate 1Mbps`}},
+		{"bitrate missing unit", func(c *Config) { c.Encoder.Bitrate = 2000 },
+			[]string{`encoder.bitrate: must be between 10kbps and 100Mbps, got 2kbps`}},
+		{"bitrates equal", func(c *Config) { c.Encoder.MinBitrate, c.Encoder.Bitrate, c.Encoder.MaxBitrate = 1e6, 1e6, 1e6 }, nil},
+		{"gop zero", func(c *Config) { c.Encoder.GOP = 0 },
+			[]string{`encoder.gop: must be above 0 and at most 1m0s, got 0s`}},
+		{"udp port", func(c *Config) { c.WebRTC.UDPPort = -1 },
+			[]string{`webrtc.udp_port: must be between 0 and 65535, got -1`}},
+		{"ice servers", func(c *Config) {
+			c.WebRTC.ICEServers = []string{"stun:ok:3478", "http://x", "turn:", "stun://x:1", "turns:u:p@", "turn:u:p@h:3478"}
+		}, []string{
+			`webrtc.ice_servers: item 1: must start with stun:, turn: or turns:, got "http://x"`,
+			`webrtc.ice_servers: item 2: has no host, got "turn:"`,
+			`webrtc.ice_servers: item 3: must be written without //, as in stun:host:port, got "stun://x:1"`,
+			`webrtc.ice_servers: item 4: has no host, got "turns:u:p@"`,
+		}},
+		{"max viewers", func(c *Config) { c.WebRTC.MaxViewers = 0 },
+			[]string{`webrtc.max_viewers: must be between 1 and 1024, got 0`}},
+		{"keyframe interval", func(c *Config) { c.WebRTC.KeyframeMinInterval = Duration(MaxKeyframeInterval + 1) },
+			[]string{`webrtc.keyframe_min_interval: must be between 0s and 10s, got 10.000000001s`}},
+		{"keyframe interval zero", func(c *Config) { c.WebRTC.KeyframeMinInterval = 0 }, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := Default()
+			tt.edit(c)
+			err := c.Validate()
+			if tt.want == nil {
+				if err != nil {
+					t.Fatalf("Validate: %v", err)
+				}
+				return
+			}
+			if got := problems(t, err); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("errors:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(tt.want, "\n  "))
+			}
+		})
+	}
+}
+
+// Validation errors point at the line, variable or flag that set the value.
+func TestValidatePointsAtOrigin(t *testing.T) {
+	path := inTempDir(t, `name = "cam"
+
+[source]
+kind = "file"
+fps = 500
+
+[encoder]
+min_bitrate = "3Mbps"
+`)
+	c, err := Load(path, []string{"CAMD_WEBRTC_MAX_VIEWERS=0"})
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if err := c.Set("source.width", "641"); err != nil {
+		t.Fatalf("Set: %v", err)
+	}
+	want := []string{
+		// path kept its default: the problem points at the kind that needs it.
+		`camd.toml:4: source.path: must be set when source.kind is "file"`,
+		`flag: source.width: must be even (4:2:0 chroma), got 641`,
+		`camd.toml:5: source.fps: must be between 1 and 240, got 500`,
+		`camd.toml:8: encoder.bitrate: must be between min_bitrate 3Mbps and max_bitrate 6Mbps, got 2Mbps`,
+		`env CAMD_WEBRTC_MAX_VIEWERS: webrtc.max_viewers: must be between 1 and 1024, got 0`,
+	}
+	if got := problems(t, c.Validate()); !reflect.DeepEqual(got, want) {
+		t.Errorf("errors:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
+	// A flag repairs the file before validation.
+	for key, value := range map[string]string{"source.path": "a.h264", "source.width": "640", "source.fps": "25",
+		"encoder.bitrate": "3M", "webrtc.max_viewers": "2"} {
+		if err := c.Set(key, value); err != nil {
+			t.Fatalf("Set(%s): %v", key, err)
+		}
+	}
+	if err := c.Validate(); err != nil {
+		t.Errorf("Validate after the flags: %v", err)
+	}
+}
