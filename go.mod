@@ -1,6 +1,6 @@
 module github.com/camd-project/camd
 
-go 1.26.8
+go 1.24.0
 
 require (
 	github.com/BurntSushi/toml v1.6.0 // indirect

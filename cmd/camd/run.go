@@ -1,0 +1,165 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/camd-project/camd/capture"
+	"github.com/camd-project/camd/config"
+	"github.com/camd-project/camd/encode"
+	"github.com/camd-project/camd/stream"
+)
+
+// newSource picks the frame source from the config. "auto" uses the test
+// pattern until camera capture is built in.
+func newSource(c config.Source, log *slog.Logger) (capture.Source, error) {
+	switch c.Kind {
+	case "auto", "pattern":
+		if c.Kind == "auto" {
+			log.Info("source auto: no camera capture available, using the test pattern")
+		}
+		return capture.NewPattern(capture.PatternOptions{Width: c.Width, Height: c.Height, FPS: c.FPS}), nil
+	case "file":
+		return capture.NewFileSource(c.Path, c.FPS)
+	default:
+		return nil, fmt.Errorf("source.kind %q is not supported by this build", c.Kind)
+	}
+}
+
+// iceServers turns config URLs ("stun:host:port", "turn:user:pass@host:port")
+// into pion's form.
+func iceServers(urls []string) []webrtc.ICEServer {
+	var out []webrtc.ICEServer
+	for _, u := range urls {
+		s := webrtc.ICEServer{URLs: []string{u}}
+		if scheme, rest, ok := strings.Cut(u, ":"); ok && strings.HasPrefix(scheme, "turn") {
+			if cred, host, ok := strings.Cut(rest, "@"); ok {
+				user, pass, _ := strings.Cut(cred, ":")
+				s = webrtc.ICEServer{URLs: []string{scheme + ":" + host}, Username: user, Credential: pass}
+			}
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// run wires source → encoder → hub → server and runs until ctx ends. The
+// shutdown order is the reverse: viewers and HTTP first, then the pipeline,
+// then the encoder.
+func run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w (is another camd running? set listen or -listen)", cfg.Listen, err)
+	}
+	return runOn(ctx, cfg, log, ln)
+}
+
+// runOn is run on a listener the caller opened; it closes ln.
+func runOn(ctx context.Context, cfg *config.Config, log *slog.Logger, ln net.Listener) error {
+	defer ln.Close()
+	src, err := newSource(cfg.Source, log)
+	if err != nil {
+		return err
+	}
+	info := src.Info()
+	enc, err := encode.New(cfg.Encoder.Kind, encode.Options{
+		Width:   info.Width,
+		Height:  info.Height,
+		FPS:     info.FPS,
+		Bitrate: int(cfg.Encoder.Bitrate),
+		GOP:     time.Duration(cfg.Encoder.GOP),
+	}, info)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := enc.Close(); err != nil {
+			log.Warn("encoder close", "err", err)
+		}
+	}()
+
+	hub := stream.NewHub(stream.HubOptions{
+		Keyframes:        enc,
+		KeyframeInterval: time.Duration(cfg.WebRTC.KeyframeMinInterval),
+		Logger:           log,
+	})
+	defer hub.Close()
+
+	pipe := &encode.Pipeline{
+		Source:  src,
+		Encoder: enc,
+		Out:     func(au encode.AccessUnit) { hub.Write(au.Data, au.Keyframe, au.Time, au.Seq) },
+		Logger:  log,
+	}
+	srv, err := stream.NewServer(hub, stream.Options{
+		ICEServers:      iceServers(cfg.WebRTC.ICEServers),
+		MaxViewers:      cfg.WebRTC.MaxViewers,
+		IncludeLoopback: true,
+		Logger:          log,
+		Status: func() stream.Status {
+			ps := pipe.Stats()
+			return stream.Status{
+				Name:    cfg.Name,
+				Version: version,
+				Source: stream.SourceStatus{
+					Name: info.Name, Format: info.Format.String(), Width: info.Width, Height: info.Height,
+					FPS: info.FPS, Dropped: ps.Dropped,
+				},
+				Encoder: stream.EncoderStatus{Name: enc.Name(), Bitrate: int(cfg.Encoder.Bitrate)},
+			}
+		},
+	})
+	if err != nil {
+		return err
+	}
+	log.Info("camd is running",
+		"source", info.Name, "size", fmt.Sprintf("%dx%d", info.Width, info.Height), "fps", info.FPS,
+		"encoder", enc.Name(), "url", pageURL(ln.Addr()))
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pipeErr := make(chan error, 1)
+	go func() { pipeErr <- pipe.Run(ctx) }()
+	srvErr := make(chan error, 1)
+	go func() { srvErr <- srv.Serve(ctx, ln) }()
+
+	var first error
+	select {
+	case <-ctx.Done():
+	case err := <-pipeErr:
+		first = fmt.Errorf("pipeline: %w", err)
+		pipeErr <- nil
+	case err := <-srvErr:
+		first = fmt.Errorf("http: %w", err)
+		srvErr <- nil
+	}
+	log.Info("shutting down")
+	cancel()
+	if err := <-srvErr; err != nil && first == nil {
+		first = err
+	}
+	if err := <-pipeErr; err != nil && !errors.Is(err, context.Canceled) && first == nil {
+		first = err
+	}
+	return first
+}
+
+// pageURL is the address a person opens; an unspecified host becomes
+// localhost so the link works when clicked from the log.
+func pageURL(a net.Addr) string {
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return "http://" + a.String() + "/"
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port) + "/"
+}

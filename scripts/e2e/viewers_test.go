@@ -1,0 +1,92 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/camd-project/camd/capture/h264"
+	"github.com/camd-project/camd/stream/whepclient"
+)
+
+// TestTwoBrowsersAndAGoClient: one encode feeds two real browsers and an
+// independent pion WHEP client; the Go client checks what a strict decoder
+// needs (constrained baseline, a first frame that is an IDR with SPS/PPS).
+func TestTwoBrowsersAndAGoClient(t *testing.T) {
+	needBrowser(t)
+	c := startCamd(t, "-source", "pattern", "-size", "640x480", "-fps", "30")
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+
+	b1, b2 := launch(t), launch(t)
+	p1 := openPage(t, ctx, b1, c.URL+"/")
+	p2 := openPage(t, ctx, b2, c.URL+"/")
+
+	wc, err := whepclient.Dial(ctx, c.URL+"/whep", whepclient.Options{IncludeLoopback: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wc.Close()
+	var first whepclient.AccessUnit
+	select {
+	case first = <-wc.Units():
+	case <-ctx.Done():
+		t.Fatal("Go client got no video")
+	}
+	nals := h264.SplitNALs(first.Data)
+	var types []h264.NALType
+	for _, n := range nals {
+		types = append(types, h264.TypeOf(n))
+	}
+	if !h264.IsKeyframe(first.Data) || len(types) < 3 || types[0] != h264.TypeSPS || types[1] != h264.TypePPS {
+		t.Fatalf("first access unit: NAL types %v, want SPS, PPS, IDR", types)
+	}
+	sps, err := h264.ParseSPS(nals[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sps.IsConstrainedBaseline() || sps.Width != 640 || sps.Height != 480 {
+		t.Fatalf("SPS: profile-level-id %s, %dx%d; want constrained baseline 640x480", sps.ProfileLevelID(), sps.Width, sps.Height)
+	}
+	t.Logf("Go client: first frame %s after Dial, profile-level-id %s", wc.Stats().FirstUnit, sps.ProfileLevelID())
+
+	// All three keep receiving at once.
+	s1, s2 := readStats(t, ctx, p1), readStats(t, ctx, p2)
+	got := 0
+	deadline := time.After(3 * time.Second)
+loop:
+	for {
+		select {
+		case <-wc.Units():
+			got++
+		case <-deadline:
+			break loop
+		}
+	}
+	e1, e2 := readStats(t, ctx, p1), readStats(t, ctx, p2)
+	if d1, d2 := e1.FramesDecoded-s1.FramesDecoded, e2.FramesDecoded-s2.FramesDecoded; d1 < 60 || d2 < 60 || got < 60 {
+		t.Fatalf("in 3 s: browser 1 decoded %d, browser 2 %d, Go client got %d frames; want about 90 each", d1, d2, got)
+	}
+
+	// One encode for everyone: camd reports three viewers on one stream.
+	resp, err := http.Get(c.URL + "/api/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var st struct {
+		Viewers int `json:"viewers"`
+		Encoder struct {
+			Name string `json:"name"`
+		} `json:"encoder"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Viewers != 3 {
+		t.Fatalf("status says %d viewers, want 3", st.Viewers)
+	}
+	t.Logf("encoder %s serving %d viewers", st.Encoder.Name, st.Viewers)
+}
