@@ -1,0 +1,432 @@
+// camd viewer: plays the camera over WHEP (draft-ietf-wish-whep), shows live
+// stats, and measures glass-to-glass latency from the block code that the
+// test pattern stamps on every frame (read by blockcode.js).
+//
+// Test hooks, read by camd's browser end-to-end tests; keep them stable.
+// window.camd = {
+//   state: "connecting" | "live" | "reconnecting",
+//   stats: {
+//     width, height, fps, bitrateKbps  decoded size, frame rate, received rate
+//     packetsLost, framesDecoded, freezeCount, totalFreezesDuration (s)
+//                                      inbound-rtp of the current session
+//     rttMs                            ICE candidate-pair RTT, or null
+//     latencyMs       median glass-to-glass latency of the last second; null
+//                     when no code was read for 2 s (the source is no pattern)
+//     latencySamples  recent per-frame latencies in ms, at most 1000
+//     firstFrameMs    ms from navigation start to the first frame shown
+//     reconnects      sessions torn down and started again },
+//   pc: the current RTCPeerConnection, or null between sessions }
+"use strict";
+
+(() => {
+  // URLs are relative so that a reverse proxy may mount camd under a path.
+  const WHEP_URL = "whep";
+  const TIME_URL = "api/time";
+  const STATUS_URL = "api/status";
+  const ICE_GATHER_CAP_MS = 300; // LAN host candidates arrive in a few ms
+  const CONNECT_TIMEOUT_MS = 10000; // no first frame by then: start again
+  const DISCONNECT_GRACE_MS = 3000;
+  const STALL_MS = 3000;
+  const NO_CODE_MS = 2000;
+  const CLOCK_SYNC_MS = 30000;
+  const STATUS_POLL_MS = 5000;
+  const MAX_SAMPLES = 1000;
+  const UNAUTHORIZED = "unauthorized: open the page with #token=…";
+
+  const $ = (id) => document.getElementById(id);
+  const video = $("video");
+  const token = new URLSearchParams(location.hash.slice(1)).get("token");
+
+  const camd = {
+    state: "connecting",
+    stats: {
+      width: 0, height: 0, fps: 0, bitrateKbps: 0, packetsLost: 0,
+      framesDecoded: 0, freezeCount: 0, totalFreezesDuration: 0, rttMs: null,
+      latencyMs: null, latencySamples: [], firstFrameMs: null, reconnects: 0,
+    },
+    pc: null,
+  };
+  window.camd = camd;
+
+  let session = null; // the current WHEP session, see connect()
+  let attempt = 0; // failed attempts since the last live session, for backoff
+  let problem = ""; // why the last session ended, shown in the banner
+  let clockOffsetMs = 0; // server clock minus local clock
+  let server = {}; // last /api/status
+  let decoder = "";
+  let jitterMs = null;
+  const latency = { recent: [], lastCodeAt: -Infinity, lastSeq: null, rect: null };
+  const canvas = document.createElement("canvas");
+  const ctx = canvas.getContext("2d", { willReadFrequently: true });
+
+  // Every request carries the token from "#token=…" when there is one. The
+  // token never goes into a log or onto the page.
+  function headers(extra = {}) {
+    return token ? { ...extra, Authorization: `Bearer ${token}` } : extra;
+  }
+
+  // ---- WHEP session --------------------------------------------------------
+  async function connect() {
+    const pc = new RTCPeerConnection({ bundlePolicy: "max-bundle" });
+    const now = performance.now();
+    const s = {
+      pc, resource: null, etag: null, stream: null, posted: false, closed: false,
+      live: false, trickle: [], disconnectTimer: 0, startedAt: now, progressAt: now, prev: null,
+    };
+    session = s;
+    camd.pc = pc;
+    preferH264(pc.addTransceiver("video", { direction: "recvonly" }));
+    pc.ontrack = (ev) => attach(s, ev);
+    pc.onicecandidate = (ev) => onCandidate(s, ev.candidate);
+    pc.onconnectionstatechange = () => onConnectionState(s);
+    try {
+      await pc.setLocalDescription(await pc.createOffer());
+      await gathered(pc, ICE_GATHER_CAP_MS);
+      // The browser adds a candidate to localDescription and fires its
+      // icecandidate event in one task, so every candidate whose event comes
+      // after this line is missing from the offer and must be trickled.
+      const offer = pc.localDescription.sdp;
+      s.posted = true;
+      const res = await fetch(WHEP_URL, {
+        method: "POST", headers: headers({ "Content-Type": "application/sdp" }), body: offer,
+      });
+      if (res.status === 401 || res.status === 403) throw new Error(UNAUTHORIZED);
+      if (res.status !== 201) throw new Error(`WHEP answered ${res.status}`);
+      const loc = res.headers.get("Location");
+      s.resource = loc ? new URL(loc, res.url).href : null; // Location is relative
+      s.etag = res.headers.get("ETag");
+      const answer = await res.text();
+      if (s.closed) return remove(s); // torn down while the POST was in flight
+      await pc.setRemoteDescription({ type: "answer", sdp: answer });
+      sendTrickle(s);
+    } catch (err) {
+      restart(s, err.message || String(err));
+    }
+  }
+
+  // Offer H.264 only (packetization-mode=1, constrained baseline 42e01f first)
+  // so the browser cannot pick a codec camd does not send. Browsers without
+  // H.264 or without setCodecPreferences offer their defaults.
+  function preferH264(transceiver) {
+    if (!transceiver.setCodecPreferences || !RTCRtpReceiver.getCapabilities) return;
+    const codecs = RTCRtpReceiver.getCapabilities("video")?.codecs || [];
+    const of = (mime) => codecs.filter((c) => c.mimeType.toLowerCase() === mime);
+    const rank = (c) => (/packetization-mode=1/.test(c.sdpFmtpLine) ? 0 : 2) +
+      (/profile-level-id=42e01f/i.test(c.sdpFmtpLine) ? 0 : 1);
+    const h264 = of("video/h264").sort((a, b) => rank(a) - rank(b));
+    if (!h264.length) return;
+    try {
+      // RTX lets lost packets be resent when the server supports it.
+      transceiver.setCodecPreferences([...h264, ...of("video/rtx")]);
+    } catch (err) {
+      // Some browsers reject certain lists; their default offer still works.
+    }
+  }
+
+  // Resolves when ICE gathering completes or after capMs, whichever is first.
+  function gathered(pc, capMs) {
+    return new Promise((resolve) => {
+      const check = () => pc.iceGatheringState === "complete" && resolve();
+      pc.addEventListener("icegatheringstatechange", check);
+      setTimeout(resolve, capMs);
+      check();
+    });
+  }
+
+  function onCandidate(s, cand) {
+    if (!s.posted || s.closed) return; // still going into the offer
+    // A null (or empty) candidate means gathering finished.
+    s.trickle.push(cand?.candidate ? `a=${cand.candidate}` : "a=end-of-candidates");
+    sendTrickle(s);
+  }
+
+  // PATCH late candidates as an SDP fragment (RFC 8840): ICE credentials,
+  // the media line and its mid, then the candidate lines.
+  function sendTrickle(s) {
+    if (!s.resource || !s.trickle.length || s.closed) return;
+    const sdp = s.pc.localDescription.sdp;
+    const line = (re) => (sdp.match(re) || [""])[0];
+    const body = [
+      line(/^a=ice-ufrag:.*$/m), line(/^a=ice-pwd:.*$/m), line(/^m=.*$/m), line(/^a=mid:.*$/m),
+      ...s.trickle.splice(0),
+    ].join("\r\n") + "\r\n";
+    const h = { "Content-Type": "application/trickle-ice-sdpfrag" };
+    if (s.etag) h["If-Match"] = s.etag;
+    // A lost late candidate is not fatal: the offer held the host candidates.
+    fetch(s.resource, { method: "PATCH", headers: headers(h), body }).catch(() => {});
+  }
+
+  function attach(s, ev) {
+    s.stream = ev.streams[0] || new MediaStream([ev.track]);
+    if (video.srcObject !== s.stream) video.srcObject = s.stream;
+    video.play().catch(() => {}); // muted autoplay is allowed; else a tap retries
+  }
+
+  function onConnectionState(s) {
+    if (s !== session) return;
+    const st = s.pc.connectionState;
+    clearTimeout(s.disconnectTimer);
+    if (st === "failed" || st === "closed") restart(s, `connection ${st}`);
+    // "disconnected" often heals by itself (Wi-Fi roaming); give it a moment.
+    if (st === "disconnected") {
+      s.disconnectTimer = setTimeout(() => restart(s, "connection lost"), DISCONNECT_GRACE_MS);
+    }
+  }
+
+  // DELETE ends the session on the server; keepalive lets it outlive the page.
+  function remove(s) {
+    if (s.resource) fetch(s.resource, { method: "DELETE", headers: headers(), keepalive: true }).catch(() => {});
+    s.resource = null;
+  }
+
+  function teardown(s) {
+    s.closed = true;
+    clearTimeout(s.disconnectTimer);
+    s.pc.close(); // close() fires no connectionstatechange
+    remove(s);
+    if (session === s) [session, camd.pc] = [null, null];
+  }
+
+  // Backoff: 0.5 s, 1 s, 2 s, 4 s, then 5 s until a session goes live.
+  function restart(s, why) {
+    if (s !== session) return; // an old session, already replaced
+    teardown(s);
+    problem = why;
+    camd.state = "reconnecting";
+    camd.stats.reconnects++;
+    setTimeout(connect, Math.min(500 * 2 ** attempt++, 5000));
+    render();
+  }
+
+  function goLive(s) {
+    if (!s || s.live) return;
+    s.live = true;
+    attempt = 0;
+    problem = "";
+    camd.state = "live";
+    render();
+    pollStatus(); // the viewer count now includes this page
+  }
+
+  // ---- frames and latency --------------------------------------------------
+  function onFirstFrame() {
+    if (camd.stats.firstFrameMs === null) camd.stats.firstFrameMs = performance.now();
+    if (session && video.srcObject === session.stream) goLive(session);
+  }
+
+  // requestVideoFrameCallback runs once per frame shown; requestAnimationFrame
+  // (the fallback) runs once per screen refresh, so repeats are dropped by seq.
+  function scheduleFrame() {
+    if (video.requestVideoFrameCallback) video.requestVideoFrameCallback(onVideoFrame);
+    else requestAnimationFrame(onAnimationFrame);
+  }
+
+  function onVideoFrame(now, meta) {
+    onFirstFrame();
+    // expectedDisplayTime is when the frame reaches the screen: the "glass".
+    readCode(meta?.expectedDisplayTime || performance.now());
+    scheduleFrame();
+  }
+
+  function onAnimationFrame() {
+    if (video.readyState >= 2) readCode(performance.now()); // HAVE_CURRENT_DATA
+    scheduleFrame();
+  }
+
+  // Draws only the code's rectangle, reads it, and records capture-to-display
+  // time in the server's clock.
+  function readCode(shownAt) {
+    const bc = globalThis.CamdBlockcode;
+    const [w, h] = [video.videoWidth, video.videoHeight];
+    if (!bc || !w || !h || !ctx) return;
+    let code;
+    try {
+      if (!latency.rect || latency.rect.vw !== w || latency.rect.vh !== h) {
+        latency.rect = { ...bc.rect(w, h), vw: w, vh: h };
+        [canvas.width, canvas.height] = [latency.rect.w, latency.rect.h];
+      }
+      const r = latency.rect;
+      ctx.drawImage(video, r.x, r.y, r.w, r.h, 0, 0, r.w, r.h);
+      code = bc.read(ctx.getImageData(0, 0, r.w, r.h));
+    } catch (err) {
+      return; // a frame that cannot be read counts as no code
+    }
+    if (!code || code.seq === latency.lastSeq) return;
+    latency.lastSeq = code.seq;
+    const ms = performance.timeOrigin + shownAt + clockOffsetMs - code.timeMs;
+    latency.lastCodeAt = performance.now();
+    latency.recent.push({ t: latency.lastCodeAt, ms });
+    const samples = camd.stats.latencySamples;
+    samples.push(Math.round(ms * 10) / 10);
+    if (samples.length > MAX_SAMPLES) samples.splice(0, samples.length - MAX_SAMPLES);
+  }
+
+  function median(xs) {
+    const v = [...xs].sort((a, b) => a - b);
+    const m = v.length >> 1;
+    return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+  }
+
+  // Median of the last second; the previous value stays until no code has
+  // been seen for NO_CODE_MS, then latency is n/a (null).
+  function updateLatency() {
+    const now = performance.now();
+    latency.recent = latency.recent.filter((x) => now - x.t <= 1000);
+    if (latency.recent.length) camd.stats.latencyMs = median(latency.recent.map((x) => x.ms));
+    if (now - latency.lastCodeAt > NO_CODE_MS) camd.stats.latencyMs = null;
+  }
+
+  // ---- clock and status ----------------------------------------------------
+  // NTP-style offset: the sample with the smallest round trip wins. The local
+  // clock is timeOrigin + now (monotonic), which drifts from the wall clock
+  // over hours; re-syncing every 30 s absorbs that.
+  async function syncClock() {
+    let best = null;
+    for (let i = 0; i < 5; i++) {
+      const t0 = performance.timeOrigin + performance.now();
+      const res = await fetch(TIME_URL, { headers: headers(), cache: "no-store" }).catch(() => null);
+      const t1 = performance.timeOrigin + performance.now();
+      const body = res && res.ok ? await res.json().catch(() => null) : null;
+      if (!body || typeof body.now_ms !== "number") return; // keep the previous offset
+      if (!best || t1 - t0 < best.rtt) best = { rtt: t1 - t0, offset: body.now_ms - (t0 + t1) / 2 };
+    }
+    clockOffsetMs = best.offset;
+  }
+
+  async function pollStatus() {
+    const res = await fetch(STATUS_URL, { headers: headers(), cache: "no-store" }).catch(() => null);
+    // When unreachable, keep the last status; the WHEP session reports trouble.
+    if (res && res.ok) server = (await res.json().catch(() => null)) || server;
+    const name = server.name || server.source?.name || "camd";
+    $("name").textContent = name;
+    document.title = name === "camd" ? "camd" : `${name} · camd`;
+    render();
+  }
+
+  const cameraDown = () => server.camera === "disconnected";
+
+  // ---- stats and health ----------------------------------------------------
+  async function tick() {
+    const s = session;
+    updateLatency();
+    if (!s) return render();
+    // Before the answer arrives there are no stats, but a hung POST still
+    // needs the connect timeout, so health is checked either way.
+    const report = s.pc.remoteDescription ? await s.pc.getStats().catch(() => null) : null;
+    if (s !== session) return;
+    report?.forEach((r) => {
+      if (r.type === "inbound-rtp" && (r.kind || r.mediaType) === "video") readInbound(s, r);
+    });
+    if (report) camd.stats.rttMs = roundTrip(report);
+    render();
+    await checkHealth(s);
+  }
+
+  function readInbound(s, r) {
+    const st = camd.stats;
+    const prev = s.prev;
+    const frames = r.framesDecoded || 0;
+    const dt = prev ? (r.timestamp - prev.timestamp) / 1000 : 0;
+    st.width = r.frameWidth || video.videoWidth || 0;
+    st.height = r.frameHeight || video.videoHeight || 0;
+    if (r.framesPerSecond !== undefined) st.fps = r.framesPerSecond;
+    else if (dt > 0) st.fps = Math.round(((frames - prev.framesDecoded) / dt) * 10) / 10;
+    if (dt > 0) st.bitrateKbps = Math.round(((r.bytesReceived - prev.bytesReceived) * 8) / dt / 1000);
+    st.packetsLost = r.packetsLost || 0;
+    st.framesDecoded = frames;
+    st.freezeCount = r.freezeCount || 0;
+    st.totalFreezesDuration = r.totalFreezesDuration || 0;
+    jitterMs = r.jitter !== undefined ? r.jitter * 1000 : null;
+    decoder = r.decoderImplementation || decoder;
+    if (frames > 0) goLive(s);
+    if (!prev || frames > prev.framesDecoded) s.progressAt = performance.now();
+    s.prev = { timestamp: r.timestamp, framesDecoded: frames, bytesReceived: r.bytesReceived || 0 };
+  }
+
+  // The transport names the selected pair; Firefox marks it "selected".
+  function roundTrip(report) {
+    let pair = null;
+    report.forEach((r) => {
+      if (r.type === "transport" && r.selectedCandidatePairId) pair = report.get(r.selectedCandidatePairId);
+      if (!pair && r.type === "candidate-pair" && r.selected) pair = r;
+    });
+    return pair?.currentRoundTripTime !== undefined ? pair.currentRoundTripTime * 1000 : null;
+  }
+
+  // While the server says the camera is gone, silence is expected: keep the
+  // session, so the picture resumes without a new handshake when it returns.
+  // A stall is checked against a fresh status first, because the periodic
+  // poll may not have seen the camera go yet.
+  async function checkHealth(s) {
+    const now = performance.now();
+    const why = !s.live && now - s.startedAt > CONNECT_TIMEOUT_MS ? "no video"
+      : s.live && now - s.progressAt > STALL_MS ? "video stalled" : "";
+    if (why && !cameraDown()) await pollStatus();
+    if (cameraDown()) s.progressAt = s.startedAt = performance.now();
+    else if (why) restart(s, why);
+  }
+
+  // ---- display -------------------------------------------------------------
+  function fmt(v, digits, unit) {
+    return v === null || v === undefined || Number.isNaN(v) ? "n/a" : `${v.toFixed(digits)} ${unit}`;
+  }
+
+  // The state shown to people, and the notice over the video: camd.state,
+  // unless something outranks it.
+  function label() {
+    if (cameraDown()) return ["camera disconnected", "camera disconnected"];
+    if (problem === UNAUTHORIZED) return ["unauthorized", problem];
+    if (camd.state === "reconnecting" && problem) return [camd.state, `reconnecting (${problem})…`];
+    return [camd.state, `${camd.state}…`];
+  }
+
+  function render() {
+    const st = camd.stats;
+    const [state, notice] = label();
+    document.body.dataset.state = state;
+    $("state").textContent = state;
+    $("banner").hidden = state === "live";
+    $("banner").textContent = notice;
+    const src = server.source || {};
+    const enc = server.encoder || {};
+    const lines = [
+      `${st.width}×${st.height}  ${fmt(st.fps, 1, "fps")}  ${st.bitrateKbps} kbps`,
+      `latency ${fmt(st.latencyMs, 0, "ms")}  rtt ${fmt(st.rttMs, 1, "ms")}`,
+      `lost ${st.packetsLost}  jitter ${fmt(jitterMs, 1, "ms")}  freezes ${st.freezeCount}`,
+      `decoder ${decoder || "n/a"}  reconnects ${st.reconnects}`,
+    ];
+    if (src.name || enc.name) {
+      const size = src.width ? ` ${src.width}×${src.height}@${src.fps}` : "";
+      const rate = enc.bitrate ? ` ${Math.round(enc.bitrate / 1000)} kbps` : "";
+      lines.push(`src ${src.name || "?"}${size}  enc ${enc.name || "?"}${rate}`);
+    }
+    if (server.viewers !== undefined) lines.push(`viewers ${server.viewers}`);
+    $("lines").textContent = lines.join("\n");
+  }
+
+  // ---- page wiring ---------------------------------------------------------
+  function togglePanel() {
+    $("stats").hidden = !$("stats").hidden;
+    if (video.paused) video.play().catch(() => {});
+  }
+
+  document.addEventListener("keydown", (ev) => {
+    const typing = ev.target.closest?.("input, textarea, select");
+    if (ev.key === "s" && !ev.ctrlKey && !ev.metaKey && !ev.altKey && !typing) togglePanel();
+  });
+  // A tap on the video or the panel toggles it: no hover-only controls.
+  video.addEventListener("click", togglePanel);
+  $("stats").addEventListener("click", togglePanel);
+  video.addEventListener("loadeddata", onFirstFrame);
+  addEventListener("pagehide", () => session && teardown(session));
+  addEventListener("pageshow", (ev) => ev.persisted && !session && connect());
+
+  render();
+  connect();
+  scheduleFrame();
+  syncClock();
+  pollStatus();
+  setInterval(tick, 1000);
+  setInterval(syncClock, CLOCK_SYNC_MS);
+  setInterval(pollStatus, STATUS_POLL_MS);
+})();
