@@ -242,18 +242,24 @@
     let code;
     try {
       if (!latency.rect || latency.rect.vw !== w || latency.rect.vh !== h) {
-        latency.rect = { ...bc.rect(w, h), vw: w, vh: h };
+        const r = bc.rect(w, h);
+        if (!r) return; // frame too small to carry a code
+        // The reader wants the frame's top-left corner up to the code's far
+        // edge (the code sits inside a margin), at the frame's own scale.
+        latency.rect = { w: r.x + r.w, h: r.y + r.h, vw: w, vh: h };
         [canvas.width, canvas.height] = [latency.rect.w, latency.rect.h];
       }
       const r = latency.rect;
-      ctx.drawImage(video, r.x, r.y, r.w, r.h, 0, 0, r.w, r.h);
-      code = bc.read(ctx.getImageData(0, 0, r.w, r.h));
+      ctx.drawImage(video, 0, 0, r.w, r.h, 0, 0, r.w, r.h);
+      code = bc.read(ctx.getImageData(0, 0, r.w, r.h), w, h);
     } catch (err) {
       return; // a frame that cannot be read counts as no code
     }
     if (!code || code.seq === latency.lastSeq) return;
     latency.lastSeq = code.seq;
-    const ms = performance.timeOrigin + shownAt + clockOffsetMs - code.timeMs;
+    // The code carries the low 40 bits of the capture time (camd's clock).
+    const shownServerMs = performance.timeOrigin + shownAt + clockOffsetMs;
+    const ms = shownServerMs - bc.resolve(code.timeMs, shownServerMs);
     latency.lastCodeAt = performance.now();
     latency.recent.push({ t: latency.lastCodeAt, ms });
     const samples = camd.stats.latencySamples;
