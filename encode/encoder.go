@@ -49,7 +49,7 @@ type Options struct {
 	GOP time.Duration
 }
 
-// DefaultOptions fills in the zero fields of o.
+// withDefaults returns o with its zero fields set to the documented defaults.
 func (o Options) withDefaults() Options {
 	if o.FPS <= 0 {
 		o.FPS = 30

@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"regexp"
 	"testing"
 	"time"
@@ -51,6 +53,9 @@ func TestPagePlaysLivePattern(t *testing.T) {
 	png, err := p.Screenshot(ctx)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if dir := os.Getenv("CAMD_TEST_SHOTS"); dir != "" {
+		_ = os.WriteFile(filepath.Join(dir, "page.png"), png, 0o644)
 	}
 	img, err := harness.PNGStats(png)
 	if err != nil {
