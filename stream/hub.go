@@ -24,7 +24,7 @@ type HubOptions struct {
 	// it drops (default 4, ~130 ms at 30 fps). Latency comes first.
 	QueueDepth int
 	// MTU is the largest RTP payload (default 1200 bytes, safe on any path).
-	MTU uint16
+	MTU    uint16
 	Logger *slog.Logger
 
 	now   func() time.Time

@@ -69,7 +69,7 @@ type countingKeyframer struct {
 }
 
 func (k *countingKeyframer) ForceKeyframe() { k.mu.Lock(); k.n++; k.mu.Unlock() }
-func (k *countingKeyframer) count() int   { k.mu.Lock(); defer k.mu.Unlock(); return k.n }
+func (k *countingKeyframer) count() int     { k.mu.Lock(); defer k.mu.Unlock(); return k.n }
 
 func TestCoalescerFoldsBursts(t *testing.T) {
 	clk := newFakeClock()

@@ -257,18 +257,18 @@ func (s *session) Close() {
 
 // ViewerStatus describes one viewer for /api/status.
 type ViewerStatus struct {
-	ID        string        `json:"id"`
-	Remote    string        `json:"remote"`
-	State     string        `json:"state"`
-	Since     time.Time     `json:"since"`
-	SetupMs   float64       `json:"setup_ms,omitempty"` // POST to connected
-	Packets   uint64        `json:"packets"`
-	Bytes     uint64        `json:"bytes"`
-	PLI       uint64        `json:"pli"`
-	FIR       uint64        `json:"fir"`
-	Delivered uint64        `json:"access_units"`
-	Dropped   uint64        `json:"dropped"`
-	Skipped   uint64        `json:"skipped"`
+	ID        string    `json:"id"`
+	Remote    string    `json:"remote"`
+	State     string    `json:"state"`
+	Since     time.Time `json:"since"`
+	SetupMs   float64   `json:"setup_ms,omitempty"` // POST to connected
+	Packets   uint64    `json:"packets"`
+	Bytes     uint64    `json:"bytes"`
+	PLI       uint64    `json:"pli"`
+	FIR       uint64    `json:"fir"`
+	Delivered uint64    `json:"access_units"`
+	Dropped   uint64    `json:"dropped"`
+	Skipped   uint64    `json:"skipped"`
 }
 
 func (s *session) status() ViewerStatus {

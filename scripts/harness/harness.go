@@ -141,8 +141,12 @@ type syncBuffer struct {
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
-func (s *syncBuffer) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // ImageStats summarises a screenshot: mean luma (0..255) and the share of
 // pixels brighter than near-black.
@@ -174,7 +178,6 @@ func PNGStats(b []byte) (ImageStats, error) {
 	n := float64(r.Dx() * r.Dy())
 	return ImageStats{Width: r.Dx(), Height: r.Dy(), MeanLuma: sum / n, Lit: float64(lit) / n}, nil
 }
-
 
 // ProcStats reads a process's CPU time and peak RSS from /proc (Linux).
 type ProcStats struct {
