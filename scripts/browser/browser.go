@@ -192,6 +192,13 @@ func (b *Browser) Close() error {
 	return b.closeErr
 }
 
+// Kill ends Chromium at once with SIGKILL, as a crash or a pulled plug
+// would: its peers get no goodbye of any kind. Close still cleans up after.
+func (b *Browser) Kill() {
+	_ = b.cmd.Process.Kill()
+	<-b.exited
+}
+
 func (b *Browser) close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), closeAnswer)
 	// Chromium may exit before it answers; the exit is what counts.

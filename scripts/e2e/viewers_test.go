@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -89,4 +90,65 @@ loop:
 		t.Fatalf("status says %d viewers, want 3", st.Viewers)
 	}
 	t.Logf("encoder %s serving %d viewers", st.Encoder.Name, st.Viewers)
+
+	// Bad input while people watch: each gets its error, nobody notices.
+	before := readStats(t, ctx, p1)
+	for _, bad := range []struct {
+		method, path, ctype, body string
+		code                      int
+	}{
+		{"POST", "/whep", "application/sdp", "v=0\r\no=garbage", 400},
+		{"POST", "/whep", "application/sdp", strings.Repeat("a=x\r\n", 20000), 413},
+		{"POST", "/whep", "application/json", "{}", 415},
+		{"PATCH", "/whep/0123456789", "application/trickle-ice-sdpfrag", "a=end-of-candidates\r\n", 404},
+		{"DELETE", "/whep/0123456789", "", "", 404},
+	} {
+		req, _ := http.NewRequest(bad.method, c.URL+bad.path, strings.NewReader(bad.body))
+		if bad.ctype != "" {
+			req.Header.Set("Content-Type", bad.ctype)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != bad.code {
+			t.Fatalf("%s %s (%s): %d, want %d", bad.method, bad.path, bad.ctype, resp.StatusCode, bad.code)
+		}
+	}
+
+	// Browser 2 vanishes without a goodbye (SIGKILL: no DELETE, no DTLS
+	// close): camd reaps it when ICE gives up, within 30 s, while browser 1
+	// plays on undisturbed.
+	b2.Kill()
+	killed := time.Now()
+	for viewers(t, c.URL) != 2 {
+		if time.Since(killed) > 30*time.Second {
+			t.Fatalf("vanished browser not reaped after 30 s (viewers %d)", viewers(t, c.URL))
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	t.Logf("vanished viewer reaped after %s", time.Since(killed).Round(100*time.Millisecond))
+	after := readStats(t, ctx, p1)
+	elapsed := time.Since(killed).Seconds() + 1
+	if got := after.FramesDecoded - before.FramesDecoded; float64(got) < 20*elapsed || after.Reconnects != 0 || after.FreezeCount != before.FreezeCount {
+		t.Fatalf("browser 1 during bad input and the reaping: %d frames in %.0f s, %d reconnects, freezes %d -> %d",
+			got, elapsed, after.Reconnects, before.FreezeCount, after.FreezeCount)
+	}
+}
+
+func viewers(t *testing.T, base string) int {
+	t.Helper()
+	resp, err := http.Get(base + "/api/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var st struct {
+		Viewers int `json:"viewers"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		t.Fatal(err)
+	}
+	return st.Viewers
 }

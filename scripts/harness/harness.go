@@ -78,7 +78,12 @@ func Start(ctx context.Context, bin string, args ...string) (*Camd, error) {
 	if err != nil {
 		return nil, err
 	}
-	addr := "127.0.0.1:" + strconv.Itoa(port)
+	return StartAt(ctx, bin, "127.0.0.1:"+strconv.Itoa(port), args...)
+}
+
+// StartAt is Start on a given listen address (to restart camd where a page
+// expects it).
+func StartAt(ctx context.Context, bin, addr string, args ...string) (*Camd, error) {
 	cmd := exec.Command(bin, append([]string{"-listen", addr}, args...)...)
 	logs := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
