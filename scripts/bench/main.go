@@ -127,10 +127,16 @@ func browserBench(ctx context.Context, bin, size, fps string, frames, runs int) 
 
 	// Time to first frame: navigate again and again in the running browser.
 	var firsts []float64
+	phases := map[string][]float64{}
+	order := []string{"start", "offer", "posted", "answered", "connected", "firstFrame"}
 	for i := 0; i < runs; i++ {
 		if err := p.Navigate(ctx, "about:blank"); err != nil {
 			return err
 		}
+		// A person opens the page now and then; back-to-back joins within
+		// webrtc.keyframe_min_interval (500 ms) would wait for the
+		// coalesced keyframe instead.
+		time.Sleep(600 * time.Millisecond)
 		if err := p.Navigate(ctx, c.URL+"/"); err != nil {
 			return err
 		}
@@ -142,9 +148,21 @@ func browserBench(ctx context.Context, bin, size, fps string, frames, runs int) 
 			return err
 		}
 		firsts = append(firsts, ms)
+		var timing map[string]float64
+		if err := p.Eval(ctx, `camd.timing`, &timing); err != nil {
+			return err
+		}
+		for _, k := range order {
+			phases[k] = append(phases[k], timing[k])
+		}
 	}
 	fmt.Printf("\nnavigation to first frame (%d runs): median %.0f ms, min %.0f, max %.0f\n",
 		runs, pct(firsts, 50), pct(firsts, 0), pct(firsts, 100))
+	fmt.Printf("  milestones since navigation (medians):")
+	for _, k := range order {
+		fmt.Printf(" %s %.0f ms,", k, pct(phases[k], 50))
+	}
+	fmt.Println()
 
 	// Glass-to-glass latency: per-frame samples from the page.
 	if err := p.Eval(ctx, `camd.stats.latencySamples.length = 0`, nil); err != nil {

@@ -23,7 +23,10 @@
   const WHEP_URL = "whep";
   const TIME_URL = "api/time";
   const STATUS_URL = "api/status";
-  const ICE_GATHER_CAP_MS = 300; // LAN host candidates arrive in a few ms
+  // The offer goes out at once and candidates follow by PATCH (trickle):
+  // waiting for gathering to complete cost ~130 ms of the first frame, and
+  // camd's answer carries its own candidates, so checks start right away.
+  const ICE_GATHER_CAP_MS = 0;
   const CONNECT_TIMEOUT_MS = 10000; // no first frame by then: start again
   const DISCONNECT_GRACE_MS = 3000;
   const STALL_MS = 3000;
@@ -45,8 +48,13 @@
       latencyMs: null, latencySamples: [], firstFrameMs: null, reconnects: 0,
     },
     pc: null,
+    // Milestones of the first session, in ms since navigation start: where
+    // the time to first frame goes (start, offer, posted, answered,
+    // connected, firstFrame).
+    timing: {},
   };
   window.camd = camd;
+  const mark = (name) => { if (!(name in camd.timing)) camd.timing[name] = performance.now(); };
 
   let session = null; // the current WHEP session, see connect()
   let attempt = 0; // failed attempts since the last live session, for backoff
@@ -67,6 +75,7 @@
 
   // ---- WHEP session --------------------------------------------------------
   async function connect() {
+    mark("start");
     const pc = new RTCPeerConnection({ bundlePolicy: "max-bundle" });
     const now = performance.now();
     const s = {
@@ -81,12 +90,14 @@
     pc.onconnectionstatechange = () => onConnectionState(s);
     try {
       await pc.setLocalDescription(await pc.createOffer());
+      mark("offer");
       await gathered(pc, ICE_GATHER_CAP_MS);
       // The browser adds a candidate to localDescription and fires its
       // icecandidate event in one task, so every candidate whose event comes
       // after this line is missing from the offer and must be trickled.
       const offer = pc.localDescription.sdp;
       s.posted = true;
+      mark("posted");
       const res = await fetch(WHEP_URL, {
         method: "POST", headers: headers({ "Content-Type": "application/sdp" }), body: offer,
       });
@@ -96,6 +107,7 @@
       s.resource = loc ? new URL(loc, res.url).href : null; // Location is relative
       s.etag = res.headers.get("ETag");
       const answer = await res.text();
+      mark("answered");
       if (s.closed) return remove(s); // torn down while the POST was in flight
       await pc.setRemoteDescription({ type: "answer", sdp: answer });
       sendTrickle(s);
@@ -165,6 +177,7 @@
   function onConnectionState(s) {
     if (s !== session) return;
     const st = s.pc.connectionState;
+    if (st === "connected") mark("connected");
     clearTimeout(s.disconnectTimer);
     if (st === "failed" || st === "closed") restart(s, `connection ${st}`);
     // "disconnected" often heals by itself (Wi-Fi roaming); give it a moment.
@@ -211,6 +224,7 @@
   // ---- frames and latency --------------------------------------------------
   function onFirstFrame() {
     if (camd.stats.firstFrameMs === null) camd.stats.firstFrameMs = performance.now();
+    mark("firstFrame");
     if (session && video.srcObject === session.stream) goLive(session);
   }
 
