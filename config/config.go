@@ -19,6 +19,7 @@ type Config struct {
 	Source  Source  `toml:"source"`
 	Encoder Encoder `toml:"encoder"`
 	WebRTC  WebRTC  `toml:"webrtc"`
+	MDNS    MDNS    `toml:"mdns"`
 
 	// from records where each key set after Default came from, so that
 	// Validate can point at the line that needs fixing.
@@ -59,8 +60,15 @@ type Encoder struct {
 
 // WebRTC is the [webrtc] section.
 type WebRTC struct {
-	// UDPPort is the UDP port for media; 0 uses ephemeral ports.
+	// UDPPort is the one UDP port every viewer's media shares (so one
+	// firewall rule is enough); 0 gives each viewer ephemeral ports.
 	UDPPort int `toml:"udp_port"`
+	// PublicIPs are addresses to announce instead of the host's own, for a
+	// camera behind a 1:1 NAT (a cloud VM, a port-forwarded router).
+	PublicIPs []string `toml:"public_ips"`
+	// Interfaces limits ICE candidates to these network interfaces
+	// (e.g. ["wlan0"]); empty means all.
+	Interfaces []string `toml:"interfaces"`
 	// ICEServers are STUN and TURN URLs: "stun:host:port",
 	// "turn:user:pass@host:port", "turns:…".
 	ICEServers []string `toml:"ice_servers"`
@@ -69,6 +77,16 @@ type WebRTC struct {
 	// KeyframeMinInterval coalesces keyframe requests (PLI, FIR, new
 	// viewers): at most one forced keyframe per interval.
 	KeyframeMinInterval Duration `toml:"keyframe_min_interval"`
+}
+
+// MDNS is the [mdns] section: the <name>.local host name and the DNS-SD
+// services that make the camera findable on the LAN.
+type MDNS struct {
+	// Enabled turns the responder on.
+	Enabled bool `toml:"enabled"`
+	// Interfaces limits mDNS to these interfaces; empty means every
+	// multicast-capable one.
+	Interfaces []string `toml:"interfaces"`
 }
 
 // origin is where a value came from.
@@ -97,17 +115,21 @@ func Default() *Config {
 			GOP:        Duration(2 * time.Second),
 		},
 		WebRTC: WebRTC{
+			UDPPort:             8189,
+			PublicIPs:           []string{},
+			Interfaces:          []string{},
 			ICEServers:          []string{},
 			MaxViewers:          16,
 			KeyframeMinInterval: Duration(500 * time.Millisecond),
 		},
+		MDNS: MDNS{Enabled: true, Interfaces: []string{}},
 	}
 }
 
 // field is one settable key and the address of its value.
 type field struct {
 	key string
-	ptr func(c *Config) any // *string, *int, *float64, *Bitrate, *Duration or *[]string
+	ptr func(c *Config) any // *string, *int, *float64, *bool, *Bitrate, *Duration or *[]string
 }
 
 // fields lists every key in the order TOML prints them: top-level keys
@@ -133,9 +155,14 @@ var fields = []field{
 	{"encoder.gop", func(c *Config) any { return &c.Encoder.GOP }},
 
 	{"webrtc.udp_port", func(c *Config) any { return &c.WebRTC.UDPPort }},
+	{"webrtc.public_ips", func(c *Config) any { return &c.WebRTC.PublicIPs }},
+	{"webrtc.interfaces", func(c *Config) any { return &c.WebRTC.Interfaces }},
 	{"webrtc.ice_servers", func(c *Config) any { return &c.WebRTC.ICEServers }},
 	{"webrtc.max_viewers", func(c *Config) any { return &c.WebRTC.MaxViewers }},
 	{"webrtc.keyframe_min_interval", func(c *Config) any { return &c.WebRTC.KeyframeMinInterval }},
+
+	{"mdns.enabled", func(c *Config) any { return &c.MDNS.Enabled }},
+	{"mdns.interfaces", func(c *Config) any { return &c.MDNS.Interfaces }},
 }
 
 // Keys returns every dotted key, in file order.

@@ -35,6 +35,8 @@ func tomlValue(ptr any) string {
 		return strconv.Itoa(*p)
 	case *float64:
 		return tomlFloat(*p)
+	case *bool:
+		return strconv.FormatBool(*p)
 	case *Bitrate:
 		return tomlString(p.String())
 	case *Duration:

@@ -47,6 +47,12 @@ func setText(ptr any, s string) error {
 			return fmt.Errorf("must be a number, got %q", s)
 		}
 		*p = v
+	case *bool:
+		v, err := strconv.ParseBool(strings.TrimSpace(s))
+		if err != nil {
+			return fmt.Errorf("must be true or false, got %q", s)
+		}
+		*p = v
 	case *Bitrate:
 		return p.UnmarshalText([]byte(s))
 	case *Duration:
@@ -97,6 +103,12 @@ func setValue(ptr any, v any) error {
 		default:
 			return wrongType("a number", v)
 		}
+	case *bool:
+		b, ok := v.(bool)
+		if !ok {
+			return wrongType("true or false", v)
+		}
+		*p = b
 	case *Bitrate:
 		switch n := v.(type) {
 		case string:

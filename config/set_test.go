@@ -2,6 +2,7 @@ package config
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -71,7 +72,7 @@ func TestSetErrors(t *testing.T) {
 
 func TestKeysAndEnvNames(t *testing.T) {
 	keys := Keys()
-	if len(keys) != 20 || keys[0] != "name" || keys[len(keys)-1] != "webrtc.keyframe_min_interval" {
+	if len(keys) != 24 || keys[0] != "name" || keys[len(keys)-1] != "mdns.interfaces" {
 		t.Errorf("Keys() = %q", keys)
 	}
 	names := map[string]string{
@@ -113,5 +114,28 @@ func TestKeysAndEnvNames(t *testing.T) {
 	}
 	if !reflect.DeepEqual(tags, keys) {
 		t.Errorf("struct tags %q\ndiffer from Keys() %q", tags, keys)
+	}
+}
+
+func TestSetBoolAndLists(t *testing.T) {
+	c := Default()
+	if !c.MDNS.Enabled {
+		t.Fatal("mdns is on by default")
+	}
+	if err := c.Set("mdns.enabled", "false"); err != nil || c.MDNS.Enabled {
+		t.Fatalf("Set mdns.enabled=false: %v, enabled=%v", err, c.MDNS.Enabled)
+	}
+	if err := c.Set("mdns.enabled", "maybe"); err == nil || !strings.Contains(err.Error(), "true or false") {
+		t.Fatalf("Set mdns.enabled=maybe: %v", err)
+	}
+	if err := c.Set("webrtc.public_ips", "203.0.113.7, not-an-ip"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), `webrtc.public_ips: item 1: "not-an-ip" is not an IP address`) {
+		t.Fatalf("Validate: %v", err)
+	}
+	cfg, err := Load(inTempDir(t, "[mdns]\nenabled = \"yes\"\n"), nil)
+	if err == nil || !strings.Contains(err.Error(), ":2: mdns.enabled") {
+		t.Fatalf("a string for a bool: %v (%v)", err, cfg)
 	}
 }

@@ -95,6 +95,11 @@ func (c *Config) Validate() error {
 	if w.UDPPort < 0 || w.UDPPort > 65535 {
 		v.add("webrtc.udp_port", fmt.Sprintf("must be between 0 and 65535, got %d", w.UDPPort))
 	}
+	for i, ip := range w.PublicIPs {
+		if net.ParseIP(ip) == nil {
+			v.add("webrtc.public_ips", fmt.Sprintf("item %d: %q is not an IP address", i, ip))
+		}
+	}
 	for i, u := range w.ICEServers {
 		if err := checkICEServer(u); err != "" {
 			v.add("webrtc.ice_servers", fmt.Sprintf("item %d: %s", i, err))

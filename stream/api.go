@@ -2,7 +2,10 @@ package stream
 
 import (
 	"fmt"
+	"slices"
 	"time"
+
+	"github.com/pion/ice/v4"
 
 	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v4"
@@ -36,9 +39,40 @@ func h264Codecs() []webrtc.RTPCodecParameters {
 // apiOptions select the transport behaviour of every PeerConnection.
 type apiOptions struct {
 	IncludeLoopback bool
+	// UDPMux, when set, carries every viewer's media on one port.
+	UDPMux ice.UDPMux
+	// PublicIPs replace the host candidates' addresses (1:1 NAT).
+	PublicIPs []string
+	// Interfaces limits candidates to these interfaces; empty means all.
+	Interfaces []string
 	// ICE timeouts: a viewer that vanishes without DELETE is reaped when
 	// its ICE agent gives up.
 	DisconnectedTimeout, FailedTimeout, KeepAlive time.Duration
+}
+
+// interfaceFilter keeps the named interfaces, or is nil to keep all.
+func interfaceFilter(names []string) func(string) bool {
+	if len(names) == 0 {
+		return nil
+	}
+	return func(iface string) bool { return slices.Contains(names, iface) }
+}
+
+// newUDPMux listens on port on every allowed interface, so all viewers
+// share it and one firewall rule is enough.
+func newUDPMux(port int, includeLoopback bool, interfaces []string) (*ice.MultiUDPMuxDefault, error) {
+	opts := []ice.UDPMuxFromPortOption{ice.UDPMuxFromPortWithNetworks(ice.NetworkTypeUDP4, ice.NetworkTypeUDP6)}
+	if includeLoopback {
+		opts = append(opts, ice.UDPMuxFromPortWithLoopback())
+	}
+	if f := interfaceFilter(interfaces); f != nil {
+		opts = append(opts, ice.UDPMuxFromPortWithInterfaceFilter(f))
+	}
+	m, err := ice.NewMultiUDPMuxFromPort(port, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("stream: UDP port %d for media: %w (is another camd running? set webrtc.udp_port)", port, err)
+	}
+	return m, nil
 }
 
 // newAPI builds the pion API shared by all viewers: H.264 only, the default
@@ -70,5 +104,18 @@ func newAPI(o apiOptions) (*webrtc.API, error) {
 	}
 	se.SetICETimeouts(o.DisconnectedTimeout, o.FailedTimeout, o.KeepAlive)
 	se.SetIncludeLoopbackCandidate(o.IncludeLoopback)
+	if o.UDPMux != nil {
+		se.SetICEUDPMux(o.UDPMux)
+	}
+	if len(o.PublicIPs) > 0 {
+		se.SetNAT1To1IPs(o.PublicIPs, webrtc.ICECandidateTypeHost)
+	}
+	if f := interfaceFilter(o.Interfaces); f != nil {
+		se.SetInterfaceFilter(f)
+	}
+	// Browsers hide their addresses behind random .local names; pion
+	// resolves them with mDNS queries (its default, stated here because
+	// LAN viewers depend on it).
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeQueryOnly)
 	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), nil
 }

@@ -8,6 +8,5 @@ import (
 var (
 	errBadOffer     = errors.New("bad SDP offer")
 	errBadCandidate = errors.New("bad ICE candidate")
-	errICERestart   = errors.New("ICE restart is not supported yet")
 	errClosedPipe   = io.ErrClosedPipe
 )

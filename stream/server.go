@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pion/ice/v4"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/camd-project/camd/stream/web"
@@ -32,6 +33,16 @@ type Options struct {
 	MaxViewers int
 	// IncludeLoopback offers 127.0.0.1 candidates (tests, same-host viewers).
 	IncludeLoopback bool
+	// UDPPort is the one UDP port all viewers share (pion's UDP mux); 0
+	// gives each viewer ephemeral ports.
+	UDPPort int
+	// PublicIPs are announced instead of the host's addresses (1:1 NAT).
+	PublicIPs []string
+	// Interfaces limits ICE to these network interfaces; empty means all.
+	Interfaces []string
+	// Peers lists other cameras found on the LAN, for /api/peers; nil
+	// serves an empty list.
+	Peers func() any
 	// GatherTimeout caps the wait for ICE candidates before answering
 	// (default 2 s; host candidates take milliseconds).
 	GatherTimeout time.Duration
@@ -87,11 +98,12 @@ type StreamStatus struct {
 
 // Server serves the page, the WHEP endpoint and the status API.
 type Server struct {
-	hub  *Hub
-	opts Options
-	api  *webrtc.API
-	log  *slog.Logger
-	mux  *http.ServeMux
+	hub    *Hub
+	opts   Options
+	api    *webrtc.API
+	log    *slog.Logger
+	routes *http.ServeMux
+	mux    *ice.MultiUDPMuxDefault // nil without a shared UDP port
 
 	mu       sync.Mutex
 	sessions map[string]*session
@@ -115,16 +127,33 @@ func NewServer(hub *Hub, opts Options) (*Server, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	api, err := newAPI(apiOptions{IncludeLoopback: opts.IncludeLoopback, FailedTimeout: opts.FailedTimeout})
+	ao := apiOptions{
+		IncludeLoopback: opts.IncludeLoopback,
+		FailedTimeout:   opts.FailedTimeout,
+		PublicIPs:       opts.PublicIPs,
+		Interfaces:      opts.Interfaces,
+	}
+	var mux *ice.MultiUDPMuxDefault
+	if opts.UDPPort > 0 {
+		var err error
+		if mux, err = newUDPMux(opts.UDPPort, opts.IncludeLoopback, opts.Interfaces); err != nil {
+			return nil, err
+		}
+		ao.UDPMux = mux
+	}
+	api, err := newAPI(ao)
 	if err != nil {
+		if mux != nil {
+			_ = mux.Close()
+		}
 		return nil, err
 	}
-	s := &Server{hub: hub, opts: opts, api: api, log: opts.Logger, sessions: make(map[string]*session)}
-	s.routes()
+	s := &Server{hub: hub, opts: opts, api: api, log: opts.Logger, mux: mux, sessions: make(map[string]*session)}
+	s.setRoutes()
 	return s, nil
 }
 
-func (s *Server) routes() {
+func (s *Server) setRoutes() {
 	m := http.NewServeMux()
 	m.HandleFunc("POST /whep", s.whepPost)
 	m.HandleFunc("OPTIONS /whep", s.whepOptions)
@@ -138,6 +167,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/time", s.apiTime)
 	m.HandleFunc("GET /api/status", s.apiStatus)
 	m.HandleFunc("GET /healthz", s.healthz)
+	m.HandleFunc("GET /api/peers", s.apiPeers)
 	static, err := fs.Sub(web.FS, ".")
 	if err != nil {
 		panic(err) // embedded at build time: cannot fail
@@ -148,17 +178,17 @@ func (s *Server) routes() {
 		w.Header().Set("Cache-Control", "no-cache")
 		files.ServeHTTP(w, r)
 	}))
-	s.mux = m
+	s.routes = m
 }
 
 // Handler returns the HTTP handler.
-func (s *Server) Handler() http.Handler { return s.mux }
+func (s *Server) Handler() http.Handler { return s.routes }
 
 // Serve serves HTTP on ln until ctx is done, then closes every viewer and
 // shuts the listener down. Cancellation is not an error.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	hs := &http.Server{
-		Handler:           s.mux,
+		Handler:           s.routes,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      15 * time.Second,
@@ -185,9 +215,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
-// Close ends every viewer session and refuses new ones.
+// Close ends every viewer session, refuses new ones and frees the shared
+// UDP port.
 func (s *Server) Close() {
 	s.mu.Lock()
+	wasClosed := s.closed
 	s.closed = true
 	all := make([]*session, 0, len(s.sessions))
 	for _, v := range s.sessions {
@@ -200,6 +232,20 @@ func (s *Server) Close() {
 		go func() { defer wg.Done(); v.Close() }()
 	}
 	wg.Wait()
+	if s.mux != nil && !wasClosed {
+		if err := s.mux.Close(); err != nil {
+			s.log.Debug("udp mux close", "err", err)
+		}
+	}
+}
+
+// apiPeers lists the other camd instances found on the LAN (DNS-SD).
+func (s *Server) apiPeers(w http.ResponseWriter, _ *http.Request) {
+	var peers any = []any{}
+	if s.opts.Peers != nil {
+		peers = s.opts.Peers()
+	}
+	writeJSON(w, peers)
 }
 
 func newID() string {

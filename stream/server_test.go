@@ -211,9 +211,8 @@ func TestWHEPSessionLifecycle(t *testing.T) {
 		t.Fatalf("over the cap: %d Retry-After=%q", r2.StatusCode, r2.Header.Get("Retry-After"))
 	}
 
-	frag := "a=ice-ufrag:zzzz\r\na=ice-pwd:yyyyyyyyyyyyyyyyyyyyyy\r\na=mid:0\r\na=candidate:1 1 udp 2130706431 127.0.0.1 9 typ host\r\n"
-	if r := do(t, "PATCH", ts.url+loc, "application/trickle-ice-sdpfrag", []byte(frag)); r.StatusCode != 422 {
-		t.Fatalf("PATCH with new credentials: %d, want 422 (no ICE restart yet)", r.StatusCode)
+	if r := do(t, "PATCH", ts.url+loc, "application/trickle-ice-sdpfrag", []byte("a=ice-ufrag:zzzz\r\na=mid:0\r\n")); r.StatusCode != 400 {
+		t.Fatalf("PATCH with a new ufrag but no password: %d, want 400", r.StatusCode)
 	}
 	if r := do(t, "PATCH", ts.url+loc, "application/trickle-ice-sdpfrag", []byte("a=mid:0\r\n"), "If-Match", `"other"`); r.StatusCode != 412 {
 		t.Fatalf("PATCH with a stale ETag: %d, want 412", r.StatusCode)
@@ -347,4 +346,43 @@ func TestStatusTimeHealth(t *testing.T) {
 		t.Fatalf("page: %d", h.Code)
 	}
 	_ = runtime.NumGoroutine
+}
+
+func TestWHEPICERestart(t *testing.T) {
+	ts := newTestServer(t, Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, err := whepclient.Dial(ctx, ts.url+"/whep", whepclient.Options{IncludeLoopback: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	recv := func(n int) {
+		t.Helper()
+		for i := 0; i < n; i++ {
+			select {
+			case <-c.Units():
+			case <-ctx.Done():
+				t.Fatalf("stalled after %d units", i)
+			}
+		}
+	}
+	recv(10)
+	sess := ts.session(strings.TrimPrefix(c.Resource()[strings.Index(c.Resource(), "/whep/"):], "/whep/"))
+	if sess == nil {
+		t.Fatal("no session on the server")
+	}
+	etag := sess.currentETag()
+	for i := 0; i < 2; i++ {
+		if err := c.RestartICE(ctx); err != nil {
+			t.Fatalf("restart %d: %v", i+1, err)
+		}
+		recv(20) // video flows on over the new ICE session
+	}
+	if sess.currentETag() == etag || ts.sessionCount() != 1 {
+		t.Fatalf("after two restarts: ETag %s (was %s), %d sessions; want a new ETag and the same session", sess.currentETag(), etag, ts.sessionCount())
+	}
+	if st := c.Stats(); st.Lost > 5 {
+		t.Fatalf("lost %d packets across ICE restarts on loopback", st.Lost)
+	}
 }

@@ -33,6 +33,10 @@ type session struct {
 	firstKey  time.Time // when the first keyframe went out
 	timeout   *time.Timer
 
+	patchMu       sync.Mutex // one PATCH at a time
+	restarts      int
+	gatherTimeout time.Duration
+
 	closeOnce sync.Once
 	wg        sync.WaitGroup
 
@@ -65,6 +69,8 @@ func newSession(api *webrtc.API, hub *Hub, log *slog.Logger, offer string, o ses
 		hub:     hub,
 		log:     log.With("viewer", o.id, "remote", o.remote),
 		onClose: onClose,
+
+		gatherTimeout: o.gatherTimeout,
 	}
 	fail := func(err error) (*session, string, error) {
 		_ = pc.Close()
@@ -191,30 +197,77 @@ func (s *session) readRTCP() {
 	}
 }
 
-// addCandidates applies a trickle-ICE SDP fragment (RFC 8840). It returns
-// errICERestart when the fragment carries new ICE credentials.
-func (s *session) addCandidates(frag string) error {
-	mid := ""
-	var ufrag string
-	var cands []string
+// sdpFrag is a trickle-ICE SDP fragment (RFC 8840): ICE credentials, the
+// media section's mid, candidates and end-of-candidates.
+type sdpFrag struct {
+	ufrag, pwd, mid string
+	candidates      []string // without the "a=" prefix
+	end             bool
+}
+
+func parseFrag(frag string) sdpFrag {
+	var f sdpFrag
 	for _, line := range strings.Split(frag, "\n") {
 		line = strings.TrimSpace(line)
 		switch {
 		case strings.HasPrefix(line, "a=mid:"):
-			mid = strings.TrimPrefix(line, "a=mid:")
+			if f.mid == "" {
+				f.mid = strings.TrimPrefix(line, "a=mid:")
+			}
 		case strings.HasPrefix(line, "a=ice-ufrag:"):
-			ufrag = strings.TrimPrefix(line, "a=ice-ufrag:")
+			f.ufrag = strings.TrimPrefix(line, "a=ice-ufrag:")
+		case strings.HasPrefix(line, "a=ice-pwd:"):
+			f.pwd = strings.TrimPrefix(line, "a=ice-pwd:")
 		case strings.HasPrefix(line, "a=candidate:"):
-			cands = append(cands, strings.TrimPrefix(line, "a="))
+			f.candidates = append(f.candidates, strings.TrimPrefix(line, "a="))
+		case line == "a=end-of-candidates":
+			f.end = true
 		}
 	}
-	if ufrag != "" && s.pc.RemoteDescription() != nil && !strings.Contains(s.pc.RemoteDescription().SDP, "a=ice-ufrag:"+ufrag+"\r\n") &&
-		!strings.Contains(s.pc.RemoteDescription().SDP, "a=ice-ufrag:"+ufrag+"\n") {
-		return errICERestart
+	return f
+}
+
+// sdpAttr returns the first value of attribute a=name: in sdp.
+func sdpAttr(sdp, name string) string {
+	for _, line := range strings.Split(sdp, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "a="+name+":"); ok {
+			return v
+		}
 	}
-	for _, c := range cands {
+	return ""
+}
+
+// patch applies a trickle-ICE fragment. New ICE credentials in it mean an
+// ICE restart (RFC 9725 §4.4.2): camd restarts ICE and returns the fragment
+// with its own new credentials and candidates, and a new ETag.
+func (s *session) patch(frag string) (answer string, restarted bool, err error) {
+	s.patchMu.Lock()
+	defer s.patchMu.Unlock()
+	f := parseFrag(frag)
+	remote := s.pc.RemoteDescription()
+	if remote == nil {
+		return "", false, fmt.Errorf("%w: no remote description", errBadCandidate)
+	}
+	if f.ufrag != "" && f.ufrag != sdpAttr(remote.SDP, "ice-ufrag") {
+		if f.pwd == "" {
+			return "", false, fmt.Errorf("%w: ICE restart without a=ice-pwd", errBadCandidate)
+		}
+		if answer, err = s.restartICE(remote.SDP, f); err != nil {
+			return "", false, err
+		}
+		restarted = true
+	}
+	if err := s.addCandidates(f); err != nil {
+		return "", restarted, err
+	}
+	return answer, restarted, nil
+}
+
+func (s *session) addCandidates(f sdpFrag) error {
+	for _, c := range f.candidates {
 		init := webrtc.ICECandidateInit{Candidate: c}
-		if mid != "" {
+		if f.mid != "" {
+			mid := f.mid
 			init.SDPMid = &mid
 		}
 		if err := s.pc.AddICECandidate(init); err != nil {
@@ -222,6 +275,68 @@ func (s *session) addCandidates(frag string) error {
 		}
 	}
 	return nil
+}
+
+// restartICE renegotiates with the viewer's new credentials: the previous
+// offer with its ICE lines replaced stands in for the new offer, which pion
+// takes as an ICE restart (new local credentials, candidates gathered anew).
+func (s *session) restartICE(prevOffer string, f sdpFrag) (string, error) {
+	var b strings.Builder
+	for _, line := range strings.SplitAfter(prevOffer, "\n") {
+		t := strings.TrimSpace(line)
+		switch {
+		case strings.HasPrefix(t, "a=ice-ufrag:"):
+			b.WriteString("a=ice-ufrag:" + f.ufrag + "\r\n")
+		case strings.HasPrefix(t, "a=ice-pwd:"):
+			b.WriteString("a=ice-pwd:" + f.pwd + "\r\n")
+		case strings.HasPrefix(t, "a=candidate:"), t == "a=end-of-candidates":
+		default:
+			b.WriteString(line)
+		}
+	}
+	if err := s.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: b.String()}); err != nil {
+		return "", fmt.Errorf("%w: ICE restart: %v", errBadCandidate, err)
+	}
+	answer, err := s.pc.CreateAnswer(nil)
+	if err != nil {
+		return "", fmt.Errorf("ICE restart: CreateAnswer: %w", err)
+	}
+	gathered := webrtc.GatheringCompletePromise(s.pc)
+	if err := s.pc.SetLocalDescription(answer); err != nil {
+		return "", fmt.Errorf("ICE restart: SetLocalDescription: %w", err)
+	}
+	select {
+	case <-gathered:
+	case <-time.After(s.gatherTimeout):
+	}
+	local := s.pc.LocalDescription().SDP
+	out := []string{
+		"a=ice-ufrag:" + sdpAttr(local, "ice-ufrag"),
+		"a=ice-pwd:" + sdpAttr(local, "ice-pwd"),
+	}
+	if opts := sdpAttr(local, "ice-options"); opts != "" {
+		out = append(out, "a=ice-options:"+opts)
+	}
+	for _, line := range strings.Split(local, "\n") {
+		t := strings.TrimSpace(line)
+		if strings.HasPrefix(t, "m=") || strings.HasPrefix(t, "a=mid:") || strings.HasPrefix(t, "a=candidate:") {
+			out = append(out, t)
+		}
+	}
+	out = append(out, "a=end-of-candidates")
+	s.mu.Lock()
+	s.restarts++
+	s.etag = fmt.Sprintf(`"%s-%d"`, s.id, s.restarts)
+	s.mu.Unlock()
+	s.log.Info("ICE restart", "restarts", s.restarts)
+	return strings.Join(out, "\r\n") + "\r\n", nil
+}
+
+// currentETag identifies the session's ICE session (it changes on restart).
+func (s *session) currentETag() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.etag
 }
 
 func (s *session) isClosed() bool {

@@ -14,7 +14,8 @@ import (
 // WHEP (draft-ietf-wish-whep, which reuses WHIP's RFC 9725 resource model):
 //
 //	POST   /whep       application/sdp offer → 201, Location, ETag, answer
-//	PATCH  /whep/{id}  application/trickle-ice-sdpfrag → 204 (RFC 8840 fragment)
+//	PATCH  /whep/{id}  application/trickle-ice-sdpfrag → 204 (RFC 8840 fragment),
+//	                   or 200 with camd's new fragment on an ICE restart
 //	DELETE /whep/{id}  → 200
 //	OPTIONS            → 204 with Accept-Post and CORS
 //
@@ -156,7 +157,7 @@ func (s *Server) whepPost(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Type", sdpType)
 	h.Set("Location", whepPath+"/"+sess.id)
-	h.Set("ETag", sess.etag)
+	h.Set("ETag", sess.currentETag())
 	h.Set("Accept-Patch", sdpFragType)
 	s.linkICEServers(w)
 	w.WriteHeader(http.StatusCreated)
@@ -170,19 +171,23 @@ func (s *Server) whepPatch(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusNotFound, "no such WHEP session")
 		return
 	}
-	if m := r.Header.Get("If-Match"); m != "" && m != "*" && m != sess.etag {
-		httpError(w, http.StatusPreconditionFailed, "ETag %s does not match the session's %s", m, sess.etag)
+	if m := r.Header.Get("If-Match"); m != "" && m != "*" && m != sess.currentETag() {
+		httpError(w, http.StatusPreconditionFailed, "ETag %s does not match the session's %s", m, sess.currentETag())
 		return
 	}
 	body, ok := readBody(w, r, sdpFragType, maxPatchBytes)
 	if !ok {
 		return
 	}
-	switch err := sess.addCandidates(string(body)); {
-	case errors.Is(err, errICERestart):
-		httpError(w, http.StatusUnprocessableEntity, "%v: start a new session", err)
+	answer, restarted, err := sess.patch(string(body))
+	switch {
 	case err != nil:
 		httpError(w, http.StatusBadRequest, "%v", err)
+	case restarted:
+		w.Header().Set("Content-Type", sdpFragType)
+		w.Header().Set("ETag", sess.currentETag())
+		w.WriteHeader(http.StatusOK)
+		_, _ = io.WriteString(w, answer)
 	default:
 		w.WriteHeader(http.StatusNoContent)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/camd-project/camd/config"
 	"github.com/camd-project/camd/encode"
 	"github.com/camd-project/camd/stream"
+	"github.com/camd-project/camd/stream/mdns"
 )
 
 // newSource picks the frame source from the config. "auto" uses the test
@@ -98,11 +99,37 @@ func runOn(ctx context.Context, cfg *config.Config, log *slog.Logger, ln net.Lis
 		Out:     func(au encode.AccessUnit) { hub.Write(au.Data, au.Keyframe, au.Time, au.Seq) },
 		Logger:  log,
 	}
+	httpPort := 0
+	if a, ok := ln.Addr().(*net.TCPAddr); ok {
+		httpPort = a.Port
+	}
+	var responder *mdns.Responder
+	if cfg.MDNS.Enabled {
+		responder, err = mdns.New(mdns.Options{
+			Name:       cfg.Name,
+			Port:       httpPort,
+			Interfaces: cfg.MDNS.Interfaces,
+			TXT:        map[string]string{"version": version},
+			Logger:     log.With("component", "mdns"),
+		})
+		if err != nil {
+			return fmt.Errorf("mdns: %w", err)
+		}
+	}
 	srv, err := stream.NewServer(hub, stream.Options{
 		ICEServers:      iceServers(cfg.WebRTC.ICEServers),
 		MaxViewers:      cfg.WebRTC.MaxViewers,
 		IncludeLoopback: true,
-		Logger:          log,
+		UDPPort:         cfg.WebRTC.UDPPort,
+		PublicIPs:       cfg.WebRTC.PublicIPs,
+		Interfaces:      cfg.WebRTC.Interfaces,
+		Peers: func() any {
+			if responder == nil {
+				return []mdns.Peer{}
+			}
+			return responder.Peers()
+		},
+		Logger: log,
 		Status: func() stream.Status {
 			ps := pipe.Stats()
 			return stream.Status{
@@ -119,6 +146,9 @@ func runOn(ctx context.Context, cfg *config.Config, log *slog.Logger, ln net.Lis
 	if err != nil {
 		return err
 	}
+	if responder != nil {
+		log.Info("announcing on the LAN with mDNS", "url", fmt.Sprintf("http://%s.local:%d/", cfg.Name, httpPort))
+	}
 	log.Info("camd is running",
 		"source", info.Name, "size", fmt.Sprintf("%dx%d", info.Width, info.Height), "fps", info.FPS,
 		"encoder", enc.Name(), "url", pageURL(ln.Addr()))
@@ -129,6 +159,17 @@ func runOn(ctx context.Context, cfg *config.Config, log *slog.Logger, ln net.Lis
 	go func() { pipeErr <- pipe.Run(ctx) }()
 	srvErr := make(chan error, 1)
 	go func() { srvErr <- srv.Serve(ctx, ln) }()
+	mdnsDone := make(chan struct{})
+	go func() {
+		defer close(mdnsDone)
+		if responder == nil {
+			return
+		}
+		// mDNS is a convenience: without it camd still serves by address.
+		if err := responder.Run(ctx); err != nil {
+			log.Warn("mDNS responder stopped; camd is reachable by address only", "err", err)
+		}
+	}()
 
 	var first error
 	select {
@@ -148,6 +189,7 @@ func runOn(ctx context.Context, cfg *config.Config, log *slog.Logger, ln net.Lis
 	if err := <-pipeErr; err != nil && !errors.Is(err, context.Canceled) && first == nil {
 		first = err
 	}
+	<-mdnsDone // goodbyes sent
 	return first
 }
 

@@ -38,7 +38,8 @@ func TestShutdownWithViewerLeavesNoGoroutine(t *testing.T) {
 	if err := cfg.Set("source.kind", "pattern"); err != nil {
 		t.Fatal(err)
 	}
-	for k, v := range map[string]string{"source.width": "320", "source.height": "240", "encoder.bitrate": "500kbps"} {
+	for k, v := range map[string]string{"source.width": "320", "source.height": "240", "encoder.bitrate": "500kbps",
+		"mdns.enabled": "false", "webrtc.udp_port": "0"} {
 		if err := cfg.Set(k, v); err != nil {
 			t.Fatal(err)
 		}

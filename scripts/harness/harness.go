@@ -84,7 +84,11 @@ func Start(ctx context.Context, bin string, args ...string) (*Camd, error) {
 // StartAt is Start on a given listen address (to restart camd where a page
 // expects it).
 func StartAt(ctx context.Context, bin, addr string, args ...string) (*Camd, error) {
-	cmd := exec.Command(bin, append([]string{"-listen", addr}, args...)...)
+	// Tests run on loopback only: no mDNS multicast onto the machine's
+	// network, and ephemeral media ports so several camds can run at once.
+	// args come later and may override these.
+	base := []string{"-listen", addr, "-set", "mdns.enabled=false", "-set", "webrtc.udp_port=0"}
+	cmd := exec.Command(bin, append(base, args...)...)
 	logs := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	cmd.Env = append(os.Environ(), "HOME="+os.TempDir())

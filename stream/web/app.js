@@ -14,7 +14,8 @@
 //                     when no code was read for 2 s (the source is no pattern)
 //     latencySamples  recent per-frame latencies in ms, at most 1000
 //     firstFrameMs    ms from navigation start to the first frame shown
-//     reconnects      sessions torn down and started again },
+//     reconnects      sessions torn down and started again
+//     iceRestarts     ICE restarts that kept the session (network changes) },
 //   pc: the current RTCPeerConnection, or null between sessions }
 "use strict";
 
@@ -29,6 +30,7 @@
   const ICE_GATHER_CAP_MS = 0;
   const CONNECT_TIMEOUT_MS = 10000; // no first frame by then: start again
   const DISCONNECT_GRACE_MS = 3000;
+  const RESTART_GRACE_MS = 5000;
   const STALL_MS = 3000;
   const NO_CODE_MS = 2000;
   const CLOCK_SYNC_MS = 30000;
@@ -46,6 +48,7 @@
       width: 0, height: 0, fps: 0, bitrateKbps: 0, packetsLost: 0,
       framesDecoded: 0, freezeCount: 0, totalFreezesDuration: 0, rttMs: null,
       latencyMs: null, latencySamples: [], firstFrameMs: null, reconnects: 0,
+      iceRestarts: 0,
     },
     pc: null,
     // Milestones of the first session, in ms since navigation start: where
@@ -155,7 +158,7 @@
   // PATCH late candidates as an SDP fragment (RFC 8840): ICE credentials,
   // the media line and its mid, then the candidate lines.
   function sendTrickle(s) {
-    if (!s.resource || !s.trickle.length || s.closed) return;
+    if (!s.resource || !s.trickle.length || s.closed || s.restarting) return;
     const sdp = s.pc.localDescription.sdp;
     const line = (re) => (sdp.match(re) || [""])[0];
     const body = [
@@ -179,10 +182,54 @@
     const st = s.pc.connectionState;
     if (st === "connected") mark("connected");
     clearTimeout(s.disconnectTimer);
-    if (st === "failed" || st === "closed") restart(s, `connection ${st}`);
+    if (st === "closed") restart(s, "connection closed");
+    if (st === "failed") iceRestart(s, "connection failed");
     // "disconnected" often heals by itself (Wi-Fi roaming); give it a moment.
     if (st === "disconnected") {
-      s.disconnectTimer = setTimeout(() => restart(s, "connection lost"), DISCONNECT_GRACE_MS);
+      s.disconnectTimer = setTimeout(() => iceRestart(s, "connection lost"), DISCONNECT_GRACE_MS);
+    }
+  }
+
+  // When the network changes under a live session (Wi-Fi to cellular, a new
+  // address), an ICE restart through WHEP PATCH (RFC 9725 §4.4.2) keeps the
+  // session and the decoder: no new session, no black screen. A full
+  // reconnect is the fallback.
+  async function iceRestart(s, why) {
+    if (s !== session || s.closed) return;
+    if (s.restarting || !s.resource || !s.live) return restart(s, why);
+    s.restarting = true;
+    try {
+      await s.pc.setLocalDescription(await s.pc.createOffer({ iceRestart: true }));
+      const ice = /^(a=ice-ufrag:|a=ice-pwd:|a=ice-options:|m=|a=mid:|a=candidate:)/;
+      const body = s.pc.localDescription.sdp.split(/\r?\n/).filter((l) => ice.test(l)).join("\r\n") + "\r\n";
+      const res = await fetch(s.resource, {
+        method: "PATCH",
+        headers: headers({ "Content-Type": "application/trickle-ice-sdpfrag", "If-Match": "*" }),
+        body,
+      });
+      if (res.status !== 200) throw new Error(`ICE restart answered ${res.status}`);
+      s.etag = res.headers.get("ETag") || s.etag;
+      const frag = await res.text();
+      const ufrag = (frag.match(/^a=ice-ufrag:.*$/m) || [])[0];
+      const pwd = (frag.match(/^a=ice-pwd:.*$/m) || [])[0];
+      if (!ufrag || !pwd) throw new Error("ICE restart answer without credentials");
+      // The new answer is the old one with camd's new credentials and candidates.
+      const keep = s.pc.remoteDescription.sdp.split(/\r?\n/)
+        .filter((l) => l && !/^a=(candidate:|end-of-candidates)/.test(l))
+        .map((l) => (l.startsWith("a=ice-ufrag:") ? ufrag : l.startsWith("a=ice-pwd:") ? pwd : l));
+      const cands = frag.match(/^a=candidate:.*$/gm) || [];
+      const sdp = [...keep, ...cands, "a=end-of-candidates"].join("\r\n") + "\r\n";
+      await s.pc.setRemoteDescription({ type: "answer", sdp });
+      camd.stats.iceRestarts++;
+      // Give the new ICE session a few seconds, then start over.
+      s.disconnectTimer = setTimeout(() => {
+        if (s.pc.connectionState !== "connected") restart(s, `${why}; ICE restart did not help`);
+      }, RESTART_GRACE_MS);
+    } catch (err) {
+      restart(s, `${why}; ${err.message || err}`);
+    } finally {
+      s.restarting = false;
+      sendTrickle(s); // candidates gathered meanwhile carry the new credentials
     }
   }
 

@@ -12,13 +12,16 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp/codecs"
+	"github.com/pion/transport/v5/stdnet"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -39,6 +42,14 @@ type Options struct {
 	Buffer int
 	// IncludeLoopback offers loopback candidates (for servers on 127.0.0.1).
 	IncludeLoopback bool
+	// MDNSCandidates hides the client's addresses behind random .local
+	// names, as browsers do; the server must resolve them with mDNS.
+	MDNSCandidates bool
+	// DisconnectedTimeout is how long without traffic before ICE reports
+	// disconnected (default pion's 5 s); failed follows 5 s later.
+	DisconnectedTimeout time.Duration
+	// OnState is called on every connection state change.
+	OnState func(webrtc.PeerConnectionState)
 }
 
 // Client is one WHEP viewing session.
@@ -47,6 +58,8 @@ type Client struct {
 	http     *http.Client
 	token    string
 	resource string // absolute URL of the session resource
+	offer    string // the offer as sent
+	netw     *stdnet.Net
 	units    chan AccessUnit
 	started  time.Time
 
@@ -83,15 +96,28 @@ func Dial(ctx context.Context, endpoint string, o Options) (*Client, error) {
 	if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
 		return nil, fmt.Errorf("whepclient: RegisterDefaultInterceptors: %w", err)
 	}
+	// Our own view of the interfaces, so an ICE restart can see addresses
+	// that appeared since (pion reads them once otherwise).
+	netw, err := stdnet.NewNet()
+	if err != nil {
+		return nil, fmt.Errorf("whepclient: %w", err)
+	}
 	var se webrtc.SettingEngine
+	se.SetNet(netw)
 	se.SetIncludeLoopbackCandidate(o.IncludeLoopback)
+	if o.MDNSCandidates {
+		se.SetICEMulticastDNSMode(ice.MulticastDNSModeQueryAndGather)
+	}
+	if o.DisconnectedTimeout > 0 {
+		se.SetICETimeouts(o.DisconnectedTimeout, 5*time.Second, o.DisconnectedTimeout/4)
+	}
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
 	pc, err := api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		return nil, fmt.Errorf("whepclient: NewPeerConnection: %w", err)
 	}
 	c := &Client{
-		pc: pc, http: o.HTTPClient, token: o.Token,
+		pc: pc, http: o.HTTPClient, token: o.Token, netw: netw,
 		units: make(chan AccessUnit, o.Buffer), started: time.Now(),
 		connected: make(chan struct{}),
 	}
@@ -110,6 +136,9 @@ func Dial(ctx context.Context, endpoint string, o Options) (*Client, error) {
 		go c.readTrack(t)
 	})
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		if o.OnState != nil {
+			o.OnState(s)
+		}
 		if s == webrtc.PeerConnectionStateConnected {
 			c.connOnce.Do(func() { close(c.connected) })
 		}
@@ -132,6 +161,7 @@ func Dial(ctx context.Context, endpoint string, o Options) (*Client, error) {
 		return nil, err
 	}
 	c.resource = loc
+	c.offer = pc.LocalDescription().SDP
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
 		_ = c.delete()
 		return nil, fmt.Errorf("whepclient: SetRemoteDescription: %w", err)
@@ -230,6 +260,18 @@ func (c *Client) readTrack(t *webrtc.TrackRemote) {
 			}
 		}
 	}
+}
+
+// OfferHosts lists the addresses of the candidates the offer carried:
+// IPs, or .local names when Options.MDNSCandidates hid them.
+func (c *Client) OfferHosts() []string {
+	var hosts []string
+	for _, line := range strings.Split(c.offer, "\n") {
+		if f := strings.Fields(strings.TrimPrefix(strings.TrimSpace(line), "a=")); len(f) >= 8 && strings.HasPrefix(f[0], "candidate:") {
+			hosts = append(hosts, f[4])
+		}
+	}
+	return hosts
 }
 
 // Units delivers received access units in order.
