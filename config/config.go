@@ -20,6 +20,9 @@ type Config struct {
 	Encoder Encoder `toml:"encoder"`
 	WebRTC  WebRTC  `toml:"webrtc"`
 	MDNS    MDNS    `toml:"mdns"`
+	Serial  Serial  `toml:"serial"`
+	Drone   Drone   `toml:"drone"`
+	Control Control `toml:"control"`
 
 	// from records where each key set after Default came from, so that
 	// Validate can point at the line that needs fixing.
@@ -89,6 +92,50 @@ type MDNS struct {
 	Interfaces []string `toml:"interfaces"`
 }
 
+// Serial is the [serial] section: a serial port bridged to the page's
+// control channel (pan/tilt heads, flight controllers, microcontrollers).
+type Serial struct {
+	// Port is the device path ("/dev/ttyUSB0"); empty means no bridge
+	// unless USB names the device.
+	Port string `toml:"port"`
+	// USB picks the port by "VID:PID" or "VID:PID:SERIAL" (hex), which
+	// survives re-plugging into another socket.
+	USB string `toml:"usb"`
+	// Baud is the line speed (8N1 framing).
+	Baud int `toml:"baud"`
+	// Mode is "lines" (text, one message per line) or "raw" (bytes).
+	Mode string `toml:"mode"`
+	// Commands are named commands shown as buttons: "name=text", where
+	// text may hold \n and {n} for a number the page asks for, e.g.
+	// ["pan_left=P-10\n", "pan=P{n}\n"].
+	Commands []string `toml:"commands"`
+}
+
+// Drone is the [drone] section: a DJI Tello flown from the page.
+type Drone struct {
+	Enabled bool `toml:"enabled"`
+	// Address is the drone's command address.
+	Address string `toml:"address"`
+	// StateListen and VideoListen are where the drone sends telemetry and
+	// video.
+	StateListen string `toml:"state_listen"`
+	VideoListen string `toml:"video_listen"`
+	// ControllerTimeout lands the drone when no controller input came for
+	// this long.
+	ControllerTimeout Duration `toml:"controller_timeout"`
+	// BatteryWarn and BatteryCritical are percentages: a warning below
+	// the first, a landing below the second.
+	BatteryWarn     int `toml:"battery_warn"`
+	BatteryCritical int `toml:"battery_critical"`
+}
+
+// Control is the [control] section.
+type Control struct {
+	// LeaseIdle releases the control lease of a viewer that sent nothing
+	// for this long (never while the drone flies).
+	LeaseIdle Duration `toml:"lease_idle"`
+}
+
 // origin is where a value came from.
 type origin struct {
 	source string // file path, "env CAMD_X" or "flag"
@@ -122,7 +169,17 @@ func Default() *Config {
 			MaxViewers:          16,
 			KeyframeMinInterval: Duration(500 * time.Millisecond),
 		},
-		MDNS: MDNS{Enabled: true, Interfaces: []string{}},
+		MDNS:   MDNS{Enabled: true, Interfaces: []string{}},
+		Serial: Serial{Baud: 115200, Mode: "lines", Commands: []string{}},
+		Drone: Drone{
+			Address:           "192.168.10.1:8889",
+			StateListen:       ":8890",
+			VideoListen:       ":11111",
+			ControllerTimeout: Duration(10 * time.Second),
+			BatteryWarn:       20,
+			BatteryCritical:   10,
+		},
+		Control: Control{LeaseIdle: Duration(60 * time.Second)},
 	}
 }
 
@@ -163,6 +220,22 @@ var fields = []field{
 
 	{"mdns.enabled", func(c *Config) any { return &c.MDNS.Enabled }},
 	{"mdns.interfaces", func(c *Config) any { return &c.MDNS.Interfaces }},
+
+	{"serial.port", func(c *Config) any { return &c.Serial.Port }},
+	{"serial.usb", func(c *Config) any { return &c.Serial.USB }},
+	{"serial.baud", func(c *Config) any { return &c.Serial.Baud }},
+	{"serial.mode", func(c *Config) any { return &c.Serial.Mode }},
+	{"serial.commands", func(c *Config) any { return &c.Serial.Commands }},
+
+	{"drone.enabled", func(c *Config) any { return &c.Drone.Enabled }},
+	{"drone.address", func(c *Config) any { return &c.Drone.Address }},
+	{"drone.state_listen", func(c *Config) any { return &c.Drone.StateListen }},
+	{"drone.video_listen", func(c *Config) any { return &c.Drone.VideoListen }},
+	{"drone.controller_timeout", func(c *Config) any { return &c.Drone.ControllerTimeout }},
+	{"drone.battery_warn", func(c *Config) any { return &c.Drone.BatteryWarn }},
+	{"drone.battery_critical", func(c *Config) any { return &c.Drone.BatteryCritical }},
+
+	{"control.lease_idle", func(c *Config) any { return &c.Control.LeaseIdle }},
 }
 
 // Keys returns every dotted key, in file order.

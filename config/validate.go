@@ -28,7 +28,8 @@ const (
 // Choices for the enumerated keys.
 var (
 	LogLevels    = []string{"debug", "info", "warn", "error"}
-	SourceKinds  = []string{"auto", "pattern", "file", "v4l2", "exec"}
+	SourceKinds  = []string{"auto", "pattern", "file", "v4l2", "exec", "tello"}
+	SerialModes  = []string{"lines", "raw"}
 	EncoderKinds = []string{"auto", "openh264", "v4l2m2m", "passthrough"}
 )
 
@@ -111,7 +112,56 @@ func (c *Config) Validate() error {
 	if w.KeyframeMinInterval < 0 || w.KeyframeMinInterval > MaxKeyframeInterval {
 		v.add("webrtc.keyframe_min_interval", fmt.Sprintf("must be between 0s and %v, got %v", MaxKeyframeInterval, w.KeyframeMinInterval))
 	}
+	c.validateControl(&v)
 	return v.errs.err()
+}
+
+func (c *Config) validateControl(v *validator) {
+	sr := c.Serial
+	if sr.Baud < 50 || sr.Baud > 4_000_000 {
+		v.add("serial.baud", fmt.Sprintf("must be between 50 and 4000000, got %d", sr.Baud))
+	}
+	v.oneOf("serial.mode", sr.Mode, SerialModes)
+	if sr.USB != "" {
+		parts := strings.Split(sr.USB, ":")
+		ok := len(parts) == 2 || len(parts) == 3
+		for _, p := range parts[:min(2, len(parts))] {
+			if _, err := strconv.ParseUint(p, 16, 16); err != nil {
+				ok = false
+			}
+		}
+		if !ok {
+			v.add("serial.usb", fmt.Sprintf(`must be "VID:PID" or "VID:PID:SERIAL" in hex, got %q`, sr.USB))
+		}
+	}
+	for i, cmd := range sr.Commands {
+		name, text, ok := strings.Cut(cmd, "=")
+		if !ok || strings.TrimSpace(name) == "" || text == "" {
+			v.add("serial.commands", fmt.Sprintf(`item %d: want "name=text", got %q`, i, cmd))
+		}
+	}
+	d := c.Drone
+	if d.Enabled {
+		for _, k := range []struct{ key, val string }{
+			{"drone.address", d.Address}, {"drone.state_listen", d.StateListen}, {"drone.video_listen", d.VideoListen},
+		} {
+			if _, _, err := net.SplitHostPort(k.val); err != nil {
+				v.add(k.key, fmt.Sprintf("must be host:port, got %q", k.val))
+			}
+		}
+	}
+	if c.Source.Kind == "tello" && !d.Enabled {
+		v.add("source.kind", `"tello" needs drone.enabled = true`, "drone.enabled")
+	}
+	if d.ControllerTimeout < Duration(time.Second) || d.ControllerTimeout > Duration(5*time.Minute) {
+		v.add("drone.controller_timeout", fmt.Sprintf("must be between 1s and 5m0s, got %v", d.ControllerTimeout))
+	}
+	if d.BatteryCritical < 0 || d.BatteryWarn > 100 || d.BatteryCritical > d.BatteryWarn {
+		v.add("drone.battery_critical", fmt.Sprintf("need 0 <= battery_critical <= battery_warn <= 100, got %d and %d", d.BatteryCritical, d.BatteryWarn), "drone.battery_warn")
+	}
+	if c.Control.LeaseIdle < Duration(time.Second) {
+		v.add("control.lease_idle", fmt.Sprintf("must be at least 1s, got %v", c.Control.LeaseIdle))
+	}
 }
 
 type validator struct {

@@ -32,7 +32,7 @@ func TestValidate(t *testing.T) {
 		{"log level", func(c *Config) { c.LogLevel = "verbose" },
 			[]string{`log_level: must be one of debug, info, warn, error, got "verbose"`}},
 		{"source kind", func(c *Config) { c.Source.Kind = "usb" },
-			[]string{`source.kind: must be one of auto, pattern, file, v4l2, exec, got "usb"`}},
+			[]string{`source.kind: must be one of auto, pattern, file, v4l2, exec, tello, got "usb"`}},
 		{"file needs path", func(c *Config) { c.Source.Kind = "file" },
 			[]string{`source.path: must be set when source.kind is "file"`}},
 		{"exec needs command", func(c *Config) { c.Source.Kind = "exec"; c.Source.Command = "  " },
@@ -133,5 +133,44 @@ min_bitrate = "3Mbps"
 	}
 	if err := c.Validate(); err != nil {
 		t.Errorf("Validate after the flags: %v", err)
+	}
+}
+
+func TestValidateControlSections(t *testing.T) {
+	c := Default()
+	for k, v := range map[string]string{
+		"serial.baud": "7", "serial.mode": "binary", "serial.usb": "zz:1", "serial.commands": "pan_left=P-10\n,broken",
+		"source.kind": "tello", "drone.controller_timeout": "100ms", "drone.battery_warn": "5", "control.lease_idle": "0s",
+	} {
+		if err := c.Set(k, v); err != nil {
+			t.Fatalf("Set %s: %v", k, err)
+		}
+	}
+	got := problems(t, c.Validate())
+	for _, want := range []string{
+		"serial.baud: must be between 50 and 4000000, got 7",
+		`serial.mode: must be one of lines, raw, got "binary"`,
+		`serial.usb: must be "VID:PID" or "VID:PID:SERIAL" in hex, got "zz:1"`,
+		`serial.commands: item 1: want "name=text", got "broken"`,
+		`source.kind: "tello" needs drone.enabled = true`,
+		"drone.controller_timeout: must be between 1s and 5m0s, got 100ms",
+		"drone.battery_critical: need 0 <= battery_critical <= battery_warn <= 100, got 10 and 5",
+		"control.lease_idle: must be at least 1s, got 0s",
+	} {
+		found := false
+		for _, g := range got {
+			if strings.HasSuffix(g, want) {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("missing %q in:\n%s", want, strings.Join(got, "\n"))
+		}
+	}
+	d := Default()
+	_ = d.Set("drone.enabled", "true")
+	_ = d.Set("drone.address", "nohost")
+	if err := d.Validate(); err == nil || !strings.Contains(err.Error(), `drone.address: must be host:port, got "nohost"`) {
+		t.Fatalf("bad drone address: %v", err)
 	}
 }

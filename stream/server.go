@@ -43,6 +43,9 @@ type Options struct {
 	// Peers lists other cameras found on the LAN, for /api/peers; nil
 	// serves an empty list.
 	Peers func() any
+	// Control, when set, gives every viewer the control DataChannels
+	// (docs/control.md); *control.Router is one.
+	Control Controller
 	// GatherTimeout caps the wait for ICE candidates before answering
 	// (default 2 s; host candidates take milliseconds).
 	GatherTimeout time.Duration
@@ -57,6 +60,13 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock served by /api/time (default time.Now).
 	Now func() time.Time
+}
+
+// Controller attaches the control DataChannels to a viewer's
+// PeerConnection before the offer is applied; detach runs when the viewer
+// goes. authenticated says whether the viewer proved who it is.
+type Controller interface {
+	AttachPeer(pc *webrtc.PeerConnection, viewerID string, authenticated bool) (detach func(), err error)
 }
 
 // Status is the JSON of /api/status.
@@ -275,6 +285,7 @@ func (s *Server) newSession(offer, remote string) (*session, string, error) {
 		config:         webrtc.Configuration{ICEServers: s.opts.ICEServers},
 		gatherTimeout:  s.opts.GatherTimeout,
 		connectTimeout: s.opts.ConnectTimeout,
+		control:        s.opts.Control,
 	}, s.forget)
 	s.mu.Lock()
 	defer s.mu.Unlock()

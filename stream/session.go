@@ -25,6 +25,7 @@ type session struct {
 	hub     *Hub
 	log     *slog.Logger
 	onClose func(*session)
+	detach  func() // control channels; nil without control
 
 	mu        sync.Mutex
 	sub       *Subscriber
@@ -49,6 +50,7 @@ type sessionOptions struct {
 	config         webrtc.Configuration
 	gatherTimeout  time.Duration
 	connectTimeout time.Duration
+	control        Controller // nil: video only
 }
 
 // newSession negotiates a viewer from a WHEP offer and returns it with the
@@ -73,6 +75,9 @@ func newSession(api *webrtc.API, hub *Hub, log *slog.Logger, offer string, o ses
 		gatherTimeout: o.gatherTimeout,
 	}
 	fail := func(err error) (*session, string, error) {
+		if s.detach != nil {
+			s.detach()
+		}
 		_ = pc.Close()
 		return nil, "", err
 	}
@@ -80,6 +85,13 @@ func newSession(api *webrtc.API, hub *Hub, log *slog.Logger, offer string, o ses
 		return fail(fmt.Errorf("AddTrack: %w", err))
 	}
 	pc.OnConnectionStateChange(s.onState)
+	if o.control != nil {
+		// Negotiated channels exist on both sides before the offer is
+		// applied; a WHEP player that made none simply gets video only.
+		if s.detach, err = o.control.AttachPeer(pc, o.id, false); err != nil {
+			return fail(fmt.Errorf("control channels: %w", err))
+		}
+	}
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
 		return fail(fmt.Errorf("%w: %v", errBadOffer, err))
 	}
@@ -358,6 +370,9 @@ func (s *session) Close() {
 		s.mu.Unlock()
 		if sub != nil {
 			sub.Close()
+		}
+		if s.detach != nil {
+			s.detach() // releases the lease at once: the drone hovers
 		}
 		if err := s.pc.Close(); err != nil {
 			s.log.Debug("close", "err", err)

@@ -20,8 +20,10 @@ import (
 
 // newSource picks the frame source from the config. "auto" uses the test
 // pattern until camera capture is built in.
-func newSource(c config.Source, log *slog.Logger) (capture.Source, error) {
+func newSource(ctx context.Context, c config.Source, hw *hardware, log *slog.Logger) (capture.Source, error) {
 	switch c.Kind {
+	case "tello":
+		return hw.telloSource(ctx)
 	case "auto", "pattern":
 		if c.Kind == "auto" {
 			log.Info("source auto: no camera capture available, using the test pattern")
@@ -65,7 +67,17 @@ func run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 // runOn is run on a listener the caller opened; it closes ln.
 func runOn(ctx context.Context, cfg *config.Config, log *slog.Logger, ln net.Listener) error {
 	defer ln.Close()
-	src, err := newSource(cfg.Source, log)
+	hw, err := newHardware(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	hwCtx, stopHW := context.WithCancel(context.Background())
+	hwDone := make(chan struct{})
+	go func() { defer close(hwDone); hw.run(hwCtx, log) }()
+	// Last to stop: a flying drone lands before camd exits.
+	defer func() { stopHW(); <-hwDone }()
+
+	src, err := newSource(ctx, cfg.Source, hw, log)
 	if err != nil {
 		return err
 	}

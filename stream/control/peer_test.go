@@ -23,7 +23,7 @@ func loopbackAPI() *webrtc.API {
 }
 
 // page is the browser's side in Go: a PeerConnection with the two
-// negotiated channels, as control.js makes them.
+// channels, as control.js makes them.
 type page struct {
 	t        *testing.T
 	pc       *webrtc.PeerConnection
@@ -43,13 +43,12 @@ func connect(t *testing.T, r *Router, id string) (*page, func()) {
 	if p.pc, err = api.NewPeerConnection(webrtc.Configuration{}); err != nil {
 		t.Fatal(err)
 	}
-	yes, no := true, false
+	no := false
 	var zero uint16
-	ctlID, stkID := ControlID, StickID
-	if p.ctl, err = p.pc.CreateDataChannel(ControlLabel, &webrtc.DataChannelInit{Negotiated: &yes, ID: &ctlID}); err != nil {
+	if p.ctl, err = p.pc.CreateDataChannel(ControlLabel, nil); err != nil {
 		t.Fatal(err)
 	}
-	if p.stk, err = p.pc.CreateDataChannel(StickLabel, &webrtc.DataChannelInit{Negotiated: &yes, ID: &stkID, Ordered: &no, MaxRetransmits: &zero}); err != nil {
+	if p.stk, err = p.pc.CreateDataChannel(StickLabel, &webrtc.DataChannelInit{Ordered: &no, MaxRetransmits: &zero}); err != nil {
 		t.Fatal(err)
 	}
 	for _, dc := range []*webrtc.DataChannel{p.ctl, p.stk} {

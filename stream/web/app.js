@@ -80,6 +80,8 @@
   async function connect() {
     mark("start");
     const pc = new RTCPeerConnection({ bundlePolicy: "max-bundle" });
+    // The control channels go into the offer with the video (control.js).
+    globalThis.CamdControl?.attach(pc);
     const now = performance.now();
     const s = {
       pc, resource: null, etag: null, stream: null, posted: false, closed: false,
@@ -479,7 +481,9 @@
 
   document.addEventListener("keydown", (ev) => {
     const typing = ev.target.closest?.("input, textarea, select");
-    if (ev.key === "s" && !ev.ctrlKey && !ev.metaKey && !ev.altKey && !typing) togglePanel();
+    // While this viewer flies the drone, S is "back" (control.js).
+    const flying = window.CamdControl?.state?.you && window.CamdControl.state.hardware?.drone;
+    if (ev.key === "s" && !ev.ctrlKey && !ev.metaKey && !ev.altKey && !typing && !flying) togglePanel();
   });
   // A tap on the video or the panel toggles it: no hover-only controls.
   video.addEventListener("click", togglePanel);

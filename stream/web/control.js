@@ -5,8 +5,8 @@
 // events) and the serial bridge (named commands, a small terminal).
 //
 // Use: CamdControl.attach(pc, { onState }) right after creating the
-// RTCPeerConnection and before createOffer(): it creates the channels
-// (negotiated, ids 1 and 2), so the offer carries them. onState(state) is
+// RTCPeerConnection and before createOffer(): it creates the channels, so
+// the offer carries an application section for them. onState(state) is
 // called whenever something changes; CamdControl.state is the latest.
 //
 // Keys while holding the lease (layout-independent codes):
@@ -66,8 +66,8 @@
 
   function attach(pc, opts = {}) {
     if (current) current.close();
-    const ctl = pc.createDataChannel("control", { negotiated: true, id: 1 });
-    const stk = pc.createDataChannel("stick", { negotiated: true, id: 2, ordered: false, maxRetransmits: 0 });
+    const ctl = pc.createDataChannel("control");
+    const stk = pc.createDataChannel("stick", { ordered: false, maxRetransmits: 0 });
     const s = {
       ctl, stk, seq: 0, timers: [], closed: false,
       state: {

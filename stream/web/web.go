@@ -6,7 +6,7 @@ package web
 
 import "embed"
 
-// FS holds index.html, app.js, style.css and blockcode.js.
+// FS holds index.html, app.js, style.css, blockcode.js and control.js.
 //
-//go:embed index.html app.js style.css blockcode.js
+//go:embed index.html app.js style.css blockcode.js control.js
 var FS embed.FS
