@@ -135,6 +135,7 @@ func runOn(ctx context.Context, cfg *config.Config, log *slog.Logger, ln net.Lis
 		UDPPort:         cfg.WebRTC.UDPPort,
 		PublicIPs:       cfg.WebRTC.PublicIPs,
 		Interfaces:      cfg.WebRTC.Interfaces,
+		Control:         hw.router,
 		Peers: func() any {
 			if responder == nil {
 				return []mdns.Peer{}
