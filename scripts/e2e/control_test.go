@@ -121,9 +121,10 @@ func TestSteerFromThePage(t *testing.T) {
 	wait := func(expr string) {
 		t.Helper()
 		if err := p.WaitFor(ctx, expr, 20*time.Millisecond); err != nil {
-			var txt string
-			_ = p.Eval(ctx, `document.getElementById("controls").innerText`, &txt)
-			t.Fatalf("waiting for %s: %v\ncontrols:\n%s", expr, err, txt)
+			var txt, st string
+			_ = p.Eval(context.Background(), `document.getElementById("controls").innerText`, &txt)
+			_ = p.Eval(context.Background(), `JSON.stringify({control: CamdControl.state, sctp: camd.pc && camd.pc.sctp && camd.pc.sctp.state})`, &st)
+			t.Fatalf("waiting for %s: %v\ncontrols:\n%s\nstate: %s\nconsole: %q", expr, err, txt, st, p.Console())
 		}
 	}
 	click := func(label string) {
