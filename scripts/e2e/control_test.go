@@ -193,6 +193,33 @@ func TestSteerFromThePage(t *testing.T) {
 		t.Fatalf("landed %v after the page closed; want about the 2 s controller timeout", d)
 	}
 	t.Logf("page closed: hover after %v, land after %v", hover.At.Sub(closed).Round(time.Millisecond), land.At.Sub(closed).Round(10*time.Millisecond))
+
+	// camd stopping with the drone in the air lands it before it exits.
+	p2 := openPage(t, ctx, b, c.URL+"/")
+	p = p2
+	if s := readStats(t, ctx, p2); s.FirstFrameMs != nil {
+		t.Logf("drone video: first frame %.0f ms after navigation (the next IDR from the drone)", *s.FirstFrameMs)
+	}
+	wait(`CamdControl.state && CamdControl.state.hardware && !document.getElementById("controls").hidden`)
+	wait(`!CamdControl.state.holder`) // the lease came back when the first page went
+	click("Take control")
+	wait(`CamdControl.state.you`)
+	if err := p2.Eval(ctx, `window.confirm = () => true`, nil); err != nil {
+		t.Fatal(err)
+	}
+	from = len(sim.Commands())
+	click("Take off")
+	if _, err := sim.WaitFor("takeoff", from, 5*time.Second); err != nil {
+		t.Fatalf("no second takeoff: %v", err)
+	}
+	wait(`document.getElementById("controls").innerText.includes("flying")`)
+	from = len(sim.Commands())
+	if err := c.Stop(20 * time.Second); err != nil {
+		t.Fatalf("camd stop while flying: %v", err)
+	}
+	if _, err := sim.WaitFor("land", from, time.Second); err != nil {
+		t.Fatalf("camd exited without landing the drone: %v; last %v", err, lastCommands(sim, 5))
+	}
 }
 
 func lastCommands(sim *tellosim.Sim, n int) []string {
