@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -328,7 +327,9 @@ func TestWHEPViewersReceiveAndVanish(t *testing.T) {
 }
 
 func TestStatusTimeHealth(t *testing.T) {
-	ts := newTestServer(t, Options{})
+	ts := newTestServer(t, Options{Peers: func() any {
+		return []map[string]any{{"instance": "camd on porch", "host": "camd-2.local", "port": 8080}}
+	}})
 	time.Sleep(50 * time.Millisecond) // a few units flow
 	h := httptest.NewRecorder()
 	ts.Handler().ServeHTTP(h, httptest.NewRequest("GET", "/healthz", nil))
@@ -345,7 +346,11 @@ func TestStatusTimeHealth(t *testing.T) {
 	if h.Code != 200 || !strings.Contains(h.Body.String(), "<video") {
 		t.Fatalf("page: %d", h.Code)
 	}
-	_ = runtime.NumGoroutine
+	h = httptest.NewRecorder()
+	ts.Handler().ServeHTTP(h, httptest.NewRequest("GET", "/api/peers", nil))
+	if h.Code != 200 || !strings.Contains(h.Body.String(), `"camd on porch"`) {
+		t.Fatalf("api/peers: %d %s", h.Code, h.Body)
+	}
 }
 
 func TestWHEPICERestart(t *testing.T) {

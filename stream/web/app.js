@@ -24,6 +24,7 @@
   const WHEP_URL = "whep";
   const TIME_URL = "api/time";
   const STATUS_URL = "api/status";
+  const PEERS_URL = "api/peers";
   // The offer goes out at once and candidates follow by PATCH (trickle):
   // waiting for gathering to complete cost ~130 ms of the first frame, and
   // camd's answer carries its own candidates, so checks start right away.
@@ -370,6 +371,23 @@
     $("name").textContent = name;
     document.title = name === "camd" ? "camd" : `${name} · camd`;
     render();
+    pollPeers();
+  }
+
+  // Other camds on the LAN (DNS-SD, GET /api/peers), as links to their pages.
+  async function pollPeers() {
+    const res = await fetch(PEERS_URL, { headers: headers(), cache: "no-store" }).catch(() => null);
+    const peers = res && res.ok ? await res.json().catch(() => []) : [];
+    const nav = $("peers");
+    if (!nav || !Array.isArray(peers)) return;
+    nav.replaceChildren(...peers.map((p) => {
+      const a = document.createElement("a");
+      const host = (p.addrs && p.addrs.find((x) => !x.includes(":"))) || p.host;
+      a.href = `http://${host}:${p.port}${(p.txt && p.txt.path) || "/"}`;
+      a.textContent = p.instance || p.host;
+      return a;
+    }));
+    nav.hidden = peers.length === 0;
   }
 
   const cameraDown = () => server.camera === "disconnected";
