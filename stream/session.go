@@ -272,6 +272,7 @@ func (s *session) patch(frag string) (answer string, restarted bool, err error) 
 	if err := s.addCandidates(f); err != nil {
 		return "", restarted, err
 	}
+	s.log.Debug("trickle", "restart", restarted, "candidates", f.candidates, "end", f.end)
 	return answer, restarted, nil
 }
 

@@ -198,9 +198,10 @@
   // session and the decoder: no new session, no black screen. A full
   // reconnect is the fallback.
   async function iceRestart(s, why) {
-    if (s !== session || s.closed) return;
-    if (s.restarting || !s.resource || !s.live) return restart(s, why);
+    if (s !== session || s.closed || s.restarting) return;
+    if (!s.resource || !s.live) return restart(s, why);
     s.restarting = true;
+    s.progressAt = performance.now(); // the stall clock waits for the restart
     try {
       await s.pc.setLocalDescription(await s.pc.createOffer({ iceRestart: true }));
       const ice = /^(a=ice-ufrag:|a=ice-pwd:|a=ice-options:|m=|a=mid:|a=candidate:)/;
@@ -220,8 +221,12 @@
       const keep = s.pc.remoteDescription.sdp.split(/\r?\n/)
         .filter((l) => l && !/^a=(candidate:|end-of-candidates)/.test(l))
         .map((l) => (l.startsWith("a=ice-ufrag:") ? ufrag : l.startsWith("a=ice-pwd:") ? pwd : l));
-      const cands = frag.match(/^a=candidate:.*$/gm) || [];
-      const sdp = [...keep, ...cands, "a=end-of-candidates"].join("\r\n") + "\r\n";
+      // Candidates belong in the first (BUNDLE-tagged) media section; the
+      // browser ignores them in a bundled one.
+      const cands = [...(frag.match(/^a=candidate:.*$/gm) || []), "a=end-of-candidates"];
+      const second = keep.findIndex((l, i) => i > 0 && l.startsWith("m=") && keep.slice(0, i).some((x) => x.startsWith("m=")));
+      keep.splice(second < 0 ? keep.length : second, 0, ...cands);
+      const sdp = keep.join("\r\n") + "\r\n";
       await s.pc.setRemoteDescription({ type: "answer", sdp });
       camd.stats.iceRestarts++;
       // Give the new ICE session a few seconds, then start over.
@@ -450,6 +455,9 @@
       : s.live && now - s.progressAt > STALL_MS ? "video stalled" : "";
     if (why && !cameraDown()) await pollStatus();
     if (cameraDown()) s.progressAt = s.startedAt = performance.now();
+    // A live session that stalls is most often a network change under it:
+    // an ICE restart keeps the session; it falls back to a new one.
+    else if (why && s.live) iceRestart(s, why);
     else if (why) restart(s, why);
   }
 

@@ -105,9 +105,23 @@ func applyFragment(prev, frag string) (string, error) {
 	if ufrag == "" || pwd == "" {
 		return "", fmt.Errorf("whepclient: ICE restart answer without credentials: %q", frag)
 	}
+	// Candidates go into the first (BUNDLE-tagged) media section: a
+	// browser ignores them in a bundled one.
 	var b strings.Builder
+	sections := 0
+	addCands := func() {
+		for _, c := range cands {
+			b.WriteString(c + "\r\n")
+		}
+		b.WriteString("a=end-of-candidates\r\n")
+	}
 	for _, line := range strings.Split(strings.TrimRight(prev, "\r\n"), "\n") {
 		t := strings.TrimSpace(line)
+		if strings.HasPrefix(t, "m=") {
+			if sections++; sections == 2 {
+				addCands()
+			}
+		}
 		switch {
 		case strings.HasPrefix(t, "a=ice-ufrag:"):
 			b.WriteString(ufrag + "\r\n")
@@ -118,9 +132,8 @@ func applyFragment(prev, frag string) (string, error) {
 			b.WriteString(t + "\r\n")
 		}
 	}
-	for _, c := range cands {
-		b.WriteString(c + "\r\n")
+	if sections < 2 {
+		addCands()
 	}
-	b.WriteString("a=end-of-candidates\r\n")
 	return b.String(), nil
 }
