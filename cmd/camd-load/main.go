@@ -1,0 +1,188 @@
+// Command camd-load opens many WHEP viewers from one process against camd
+// or any WHEP server, and reports what each received: time to the first
+// frame (and whether it was a keyframe), frame rate, bitrate and loss. Each
+// viewer is a full pion PeerConnection with the default interceptors, so it
+// sends receiver reports, NACKs and transport-wide congestion feedback like
+// a browser does.
+//
+//	camd-load -url http://camd.local:8080/whep -n 50 -duration 30s
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/camd-project/camd/capture/h264"
+	"github.com/camd-project/camd/stream/whepclient"
+)
+
+// viewerResult is what one viewer saw.
+type viewerResult struct {
+	ID            int     `json:"id"`
+	Err           string  `json:"err,omitempty"`
+	FirstFrameMs  float64 `json:"first_frame_ms"` // from POST to the first access unit
+	FirstKeyframe bool    `json:"first_keyframe"`
+	Frames        int     `json:"frames"`
+	Bytes         int64   `json:"bytes"`
+	FPS           float64 `json:"fps"`
+	Kbps          float64 `json:"kbps"`
+	Packets       uint64  `json:"packets"`
+	Lost          uint64  `json:"lost"`
+	LossPct       float64 `json:"loss_pct"`
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("camd-load", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	url := fs.String("url", "http://127.0.0.1:8080/whep", "WHEP endpoint")
+	n := fs.Int("n", 10, "viewers")
+	duration := fs.Duration("duration", 20*time.Second, "how long each viewer watches after connecting")
+	ramp := fs.Duration("ramp", 20*time.Millisecond, "pause between starting two viewers")
+	token := fs.String("token", "", "bearer token")
+	asJSON := fs.Bool("json", false, "print every viewer's result as JSON lines")
+	loopback := fs.Bool("loopback", false, "offer loopback candidates (server on 127.0.0.1)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *n < 1 {
+		fmt.Fprintln(stderr, "camd-load: -n must be at least 1")
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	results := make([]viewerResult, *n)
+	var wg sync.WaitGroup
+	for i := 0; i < *n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = watch(ctx, i, *url, *token, *loopback, *duration)
+		}()
+		select {
+		case <-ctx.Done():
+		case <-time.After(*ramp):
+		}
+	}
+	wg.Wait()
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		for _, r := range results {
+			_ = enc.Encode(r)
+		}
+	}
+	return report(stdout, results)
+}
+
+// watch is one viewer's life: connect, count, disconnect.
+func watch(ctx context.Context, id int, url, token string, loopback bool, d time.Duration) viewerResult {
+	r := viewerResult{ID: id}
+	start := time.Now()
+	c, err := whepclient.Dial(ctx, url, whepclient.Options{Token: token, IncludeLoopback: loopback, Buffer: 8})
+	if err != nil {
+		r.Err = err.Error()
+		return r
+	}
+	defer c.Close()
+	end := time.After(d)
+	var first, last time.Time
+	for {
+		select {
+		case u := <-c.Units():
+			if r.Frames == 0 {
+				first = u.Received
+				r.FirstFrameMs = float64(first.Sub(start).Microseconds()) / 1000
+				r.FirstKeyframe = h264.IsKeyframe(u.Data)
+			}
+			r.Frames++
+			r.Bytes += int64(len(u.Data))
+			last = u.Received
+		case <-end:
+			return finish(r, c, first, last)
+		case <-ctx.Done():
+			return finish(r, c, first, last)
+		}
+	}
+}
+
+func finish(r viewerResult, c *whepclient.Client, first, last time.Time) viewerResult {
+	st := c.Stats()
+	r.Packets, r.Lost = st.Packets, st.Lost
+	if total := st.Packets + st.Lost; total > 0 {
+		r.LossPct = 100 * float64(st.Lost) / float64(total)
+	}
+	if span := last.Sub(first).Seconds(); r.Frames > 1 && span > 0 {
+		r.FPS = float64(r.Frames-1) / span
+		r.Kbps = float64(r.Bytes) * 8 / 1000 / span
+	}
+	if r.Frames == 0 && r.Err == "" {
+		r.Err = errNoVideo.Error()
+	}
+	return r
+}
+
+var errNoVideo = errors.New("no video")
+
+// report prints percentiles over the viewers and returns the exit code:
+// 1 when any viewer failed.
+func report(w io.Writer, rs []viewerResult) int {
+	var ok []viewerResult
+	failed := 0
+	for _, r := range rs {
+		if r.Err != "" {
+			failed++
+			continue
+		}
+		ok = append(ok, r)
+	}
+	fmt.Fprintf(w, "viewers: %d connected, %d failed\n", len(ok), failed)
+	if len(ok) > 0 {
+		col := func(name, unit string, f func(viewerResult) float64) {
+			v := make([]float64, len(ok))
+			for i, r := range ok {
+				v[i] = f(r)
+			}
+			sort.Float64s(v)
+			p := func(q float64) float64 { return v[int(q*float64(len(v)-1))] }
+			fmt.Fprintf(w, "%-16s min %8.1f  p50 %8.1f  p95 %8.1f  max %8.1f %s\n", name, v[0], p(0.5), p(0.95), v[len(v)-1], unit)
+		}
+		col("first frame", "ms", func(r viewerResult) float64 { return r.FirstFrameMs })
+		col("frame rate", "fps", func(r viewerResult) float64 { return r.FPS })
+		col("bitrate", "kbit/s", func(r viewerResult) float64 { return r.Kbps })
+		col("loss", "%", func(r viewerResult) float64 { return r.LossPct })
+		notKey := 0
+		for _, r := range ok {
+			if !r.FirstKeyframe {
+				notKey++
+			}
+		}
+		fmt.Fprintf(w, "first frame not a keyframe: %d viewers\n", notKey)
+	}
+	seen := map[string]int{}
+	for _, r := range rs {
+		if r.Err != "" {
+			seen[r.Err]++
+		}
+	}
+	for e, k := range seen {
+		fmt.Fprintf(w, "error (%d viewers): %s\n", k, e)
+	}
+	if failed > 0 {
+		return 1
+	}
+	return 0
+}
