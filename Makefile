@@ -9,16 +9,21 @@ DIST     := dist
 # encoder or passthrough sources). linux/arm GOARM=6 is the Pi Zero W.
 CROSS    := linux/amd64 linux/arm64 linux/arm/7 linux/arm/6
 
-.PHONY: help build run test e2e unit cross bench vet fmt clean
+.PHONY: help build run test e2e unit cross bench vet fmt clean vmtest lantest deb image pkgtest shellcheck
 
 help:
 	@echo "make run     build and run camd (test pattern when there is no camera)"
 	@echo "make test    vet, format check, unit and end-to-end tests (what CI runs)"
 	@echo "make unit    unit tests only"
 	@echo "make e2e     end-to-end tests in headless Chromium"
+	@echo "make lantest mDNS, .local candidates and ICE restarts across two network namespaces (root)"
+	@echo "make vmtest  camd against real V4L2 drivers (vivid, vicodec, v4l2loopback) in qemu, amd64 + arm64"
 	@echo "make bench   latency, first-frame, CPU and memory benchmarks"
 	@echo "make cross   static binaries for arm64, armv7, armv6 and amd64 in $(DIST)/"
 	@echo "make build   camd for this machine (with the software encoder) in $(DIST)/"
+	@echo "make deb     Debian packages for amd64, arm64 and armhf in $(DIST)/"
+	@echo "make image   a Raspberry Pi SD card image with Buildroot (BOARD=rpi0w|rpi02w|rpi3|rpi4; hours, needs internet)"
+	@echo "make pkgtest the Buildroot tree check, shellcheck, the init script and the .deb in a debootstrap chroot (root)"
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(DIST)/camd ./cmd/camd
@@ -33,13 +38,35 @@ fmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 unit:
-	$(GO) test -count=1 -timeout 10m $$($(GO) list ./... | grep -v /scripts/e2e)
+	$(GO) test -count=1 -timeout 10m $$($(GO) list ./... | grep -v -e /scripts/e2e -e /scripts/vmtest -e /scripts/lantest -e /scripts/pkgtest)
+
+BOARD ?= rpi4
+deb:
+	packaging/build-deb.sh $(VERSION)
+
+image:
+	buildroot/build-image.sh $(BOARD)
+
+pkgtest:
+	$(GO) test -count=1 -timeout 20m -v ./scripts/pkgtest/
+
+shellcheck:
+	$(GO) test -count=1 -run TestShellcheck ./scripts/pkgtest/
+
+lantest:
+	$(GO) test -count=1 -timeout 10m -v ./scripts/lantest/
+
+vmtest:
+	$(GO) test -count=1 -timeout 30m -v -run TestVM ./scripts/vmtest/
 
 e2e:
 	$(GO) test -count=1 -timeout 10m -v ./scripts/e2e/
 
+# The harnesses (browsers, network namespaces, VMs) run one package at a
+# time, so their timings do not fight each other on a small machine.
 test: vet fmt
-	$(GO) test -count=1 -timeout 20m ./...
+	$(GO) test -count=1 -timeout 20m $$($(GO) list ./... | grep -v /scripts/)
+	$(GO) test -count=1 -p 1 -timeout 40m ./scripts/...
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./capture/... ./encode/... ./stream/...

@@ -23,9 +23,9 @@ func SoftwareBuiltIn() bool { return openH264BuiltIn }
 
 // newHardware opens the V4L2 memory-to-memory H.264 encoder for frames
 // like src's, or returns an error wrapping ErrNotBuiltIn when there is
-// none. It is nil until the hardware encoder lands with the V4L2 work; New
-// then tries it before openh264 for raw sources.
-var newHardware func(opts Options, src capture.Info) (Encoder, error)
+// none: the V4L2 memory-to-memory encoder found by QUERYCAP. New tries it
+// before openh264 for raw sources.
+var newHardware = newM2MAuto
 
 // New returns the encoder of the given kind for frames described by src.
 // Zero Width, Height and FPS in opts are taken from src.

@@ -6,6 +6,7 @@
 //
 //	camd [flags]                 run the camera
 //	camd check-config FILE       validate a config file and print the result
+//	camd devices [-json]         list cameras, encoders and serial ports
 //	camd version                 print the version
 package main
 
@@ -35,6 +36,10 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		switch args[0] {
 		case "check-config":
 			return checkConfig(args[1:], stdout, stderr)
+		case "selftest":
+			return selftest(args[1:], stdout, stderr)
+		case "devices":
+			return devices(args[1:], stdout, stderr)
 		case "version":
 			fmt.Fprintln(stdout, "camd", version)
 			return 0
@@ -73,6 +78,8 @@ func usage(w io.Writer, fl *flags) {
 Usage:
   camd [flags]               run (with no camera: a live test pattern)
   camd check-config FILE     check a config file; print it with defaults
+  camd devices [-json]       list cameras, hardware encoders and serial ports
+  camd selftest              check this machine: cameras, encoder, mDNS, permissions
   camd version               print the version
 
 Flags:

@@ -11,30 +11,11 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
-	"github.com/camd-project/camd/capture"
 	"github.com/camd-project/camd/config"
 	"github.com/camd-project/camd/encode"
 	"github.com/camd-project/camd/stream"
 	"github.com/camd-project/camd/stream/mdns"
 )
-
-// newSource picks the frame source from the config. "auto" uses the test
-// pattern until camera capture is built in.
-func newSource(ctx context.Context, c config.Source, hw *hardware, log *slog.Logger) (capture.Source, error) {
-	switch c.Kind {
-	case "tello":
-		return hw.telloSource(ctx)
-	case "auto", "pattern":
-		if c.Kind == "auto" {
-			log.Info("source auto: no camera capture available, using the test pattern")
-		}
-		return capture.NewPattern(capture.PatternOptions{Width: c.Width, Height: c.Height, FPS: c.FPS}), nil
-	case "file":
-		return capture.NewFileSource(c.Path, c.FPS)
-	default:
-		return nil, fmt.Errorf("source.kind %q is not supported by this build", c.Kind)
-	}
-}
 
 // iceServers turns config URLs ("stun:host:port", "turn:user:pass@host:port")
 // into pion's form.
@@ -82,13 +63,7 @@ func runOn(ctx context.Context, cfg *config.Config, log *slog.Logger, ln net.Lis
 		return err
 	}
 	info := src.Info()
-	enc, err := encode.New(cfg.Encoder.Kind, encode.Options{
-		Width:   info.Width,
-		Height:  info.Height,
-		FPS:     info.FPS,
-		Bitrate: int(cfg.Encoder.Bitrate),
-		GOP:     time.Duration(cfg.Encoder.GOP),
-	}, info)
+	enc, err := newEncoder(cfg.Encoder, info, log)
 	if err != nil {
 		return err
 	}
@@ -148,6 +123,7 @@ func runOn(ctx context.Context, cfg *config.Config, log *slog.Logger, ln net.Lis
 			return stream.Status{
 				Name:    cfg.Name,
 				Version: version,
+				Camera:  cameraState(src),
 				Source: stream.SourceStatus{
 					Name: info.Name, Format: info.Format.String(), Width: info.Width, Height: info.Height,
 					FPS: info.FPS, Dropped: ps.Dropped,

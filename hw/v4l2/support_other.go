@@ -1,0 +1,5 @@
+//go:build !linux
+
+package v4l2
+
+func supported() error { return ErrUnsupported }
