@@ -37,6 +37,11 @@ func newSource(ctx context.Context, c config.Source, hw *hardware, log *slog.Log
 		return newPattern(c), nil
 	case "file":
 		return capture.NewFileSource(c.Path, c.FPS)
+	case "exec":
+		return capture.NewExec(capture.ExecOptions{
+			Command: c.Command, Width: c.Width, Height: c.Height, FPS: c.FPS,
+			Logger: log.With("component", "exec"),
+		})
 	default:
 		return nil, fmt.Errorf("source.kind %q is not supported by this build", c.Kind)
 	}
