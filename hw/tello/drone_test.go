@@ -145,10 +145,18 @@ func TestEmergencyJumpsTheQueue(t *testing.T) {
 	if sim.Flying() {
 		t.Error("still flying after emergency")
 	}
+	// The repeats are separate datagrams: the simulator may still be
+	// reading them when the first one is seen.
 	count := 0
-	for _, r := range sim.Commands() {
-		if r.Cmd == "emergency" {
-			count++
+	for end := time.Now().Add(time.Second); ; time.Sleep(5 * time.Millisecond) {
+		count = 0
+		for _, r := range sim.Commands() {
+			if r.Cmd == "emergency" {
+				count++
+			}
+		}
+		if count >= EmergencyRepeats || time.Now().After(end) {
+			break
 		}
 	}
 	if count != EmergencyRepeats {
