@@ -9,7 +9,7 @@ DIST     := dist
 # encoder or passthrough sources). linux/arm GOARM=6 is the Pi Zero W.
 CROSS    := linux/amd64 linux/arm64 linux/arm/7 linux/arm/6
 
-.PHONY: help build run test e2e unit cross bench vet fmt clean vmtest lantest deb image pkgtest shellcheck
+.PHONY: help build run test e2e unit cross bench vet fmt clean vmtest lantest nettest deb image pkgtest shellcheck
 
 help:
 	@echo "make run     build and run camd (test pattern when there is no camera)"
@@ -17,6 +17,7 @@ help:
 	@echo "make unit    unit tests only"
 	@echo "make e2e     end-to-end tests in headless Chromium"
 	@echo "make lantest mDNS, .local candidates and ICE restarts across two network namespaces (root)"
+	@echo "make nettest bitrate adaptation on shaped links (tbf) with Chromium and a Go viewer; CSV and PNG (root)"
 	@echo "make vmtest  camd against real V4L2 drivers (vivid, vicodec, v4l2loopback) in qemu, amd64 + arm64"
 	@echo "make bench   latency, first-frame, CPU and memory benchmarks"
 	@echo "make cross   static binaries for arm64, armv7, armv6 and amd64 in $(DIST)/"
@@ -38,7 +39,7 @@ fmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 unit:
-	$(GO) test -count=1 -timeout 10m $$($(GO) list ./... | grep -v -e /scripts/e2e -e /scripts/vmtest -e /scripts/lantest -e /scripts/pkgtest)
+	$(GO) test -count=1 -timeout 10m $$($(GO) list ./... | grep -v -e /scripts/e2e -e /scripts/vmtest -e /scripts/lantest -e /scripts/pkgtest -e /scripts/nettest)
 
 BOARD ?= rpi4
 deb:
@@ -55,6 +56,9 @@ shellcheck:
 
 lantest:
 	$(GO) test -count=1 -timeout 10m -v ./scripts/lantest/
+
+nettest:
+	$(GO) test -count=1 -timeout 15m -v ./scripts/nettest/
 
 vmtest:
 	$(GO) test -count=1 -timeout 30m -v -run TestVM ./scripts/vmtest/

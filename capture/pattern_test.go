@@ -3,6 +3,7 @@ package capture_test
 import (
 	"bytes"
 	"context"
+	"image"
 	"math"
 	"testing"
 	"time"
@@ -260,6 +261,60 @@ func TestPatternSystemClock(t *testing.T) {
 func BenchmarkPatternFrame(b *testing.B) {
 	p := capture.NewPattern(capture.PatternOptions{Width: 1280, Height: 720})
 	p.Frame(0, epoch).Release() // the pool's first buffer
+	b.ReportAllocs()
+	b.SetBytes(1280 * 720 * 3 / 2)
+	for i := 0; b.Loop(); i++ {
+		p.Frame(uint64(i), epoch.Add(time.Duration(i)*33*time.Millisecond)).Release()
+	}
+}
+
+// Grain changes every frame and only outside the block code, stays within
+// its amplitude, and redraws the same for the same frame.
+func TestPatternGrain(t *testing.T) {
+	const grain = 16
+	clean := capture.NewPattern(capture.PatternOptions{Width: 320, Height: 240})
+	noisy := capture.NewPattern(capture.PatternOptions{Width: 320, Height: 240, Grain: grain})
+	code := noisy.CodeRect()
+	a, b := clean.Frame(5, epoch), noisy.Frame(5, epoch)
+	differ := 0
+	for y := range 240 {
+		for x := range 320 {
+			d := int(b.Planes[0][y*b.Strides[0]+x]) - int(a.Planes[0][y*a.Strides[0]+x])
+			if d < -grain/2 || d > grain/2 {
+				t.Fatalf("pixel %d,%d moved by %d, more than ±%d", x, y, d, grain/2)
+			}
+			if d != 0 {
+				differ++
+				if (image.Point{x, y}).In(code) {
+					t.Fatalf("grain inside the block code at %d,%d", x, y)
+				}
+			}
+		}
+	}
+	if differ < 320*240/2 {
+		t.Fatalf("only %d of %d pixels have grain", differ, 320*240)
+	}
+	if c, err := blockcode.Read(b.Planes[0], b.Strides[0], 320, 240); err != nil || c.Seq != 5 {
+		t.Fatalf("block code under grain: %+v, %v", c, err)
+	}
+	y5 := bytes.Clone(b.Planes[0])
+	b.Release()
+	a.Release()
+	next := noisy.Frame(6, epoch)
+	again := noisy.Frame(5, epoch)
+	if bytes.Equal(next.Planes[0], y5) || !bytes.Equal(again.Planes[0], y5) {
+		t.Fatal("grain does not move from frame to frame, or differs when redrawn")
+	}
+	for _, g := range []int{-1, capture.MaxGrain + 1} {
+		if p := capture.NewPattern(capture.PatternOptions{Grain: g}); p.Frame(0, epoch) != nil {
+			t.Fatalf("grain %d accepted", g)
+		}
+	}
+}
+
+func BenchmarkPatternFrameGrain(b *testing.B) {
+	p := capture.NewPattern(capture.PatternOptions{Width: 1280, Height: 720, Grain: 16})
+	p.Frame(0, epoch).Release()
 	b.ReportAllocs()
 	b.SetBytes(1280 * 720 * 3 / 2)
 	for i := 0; b.Loop(); i++ {

@@ -44,6 +44,10 @@ type Source struct {
 	Width   int     `toml:"width"`
 	Height  int     `toml:"height"`
 	FPS     float64 `toml:"fps"`
+	// Grain adds moving film grain of this amplitude (0 to 64) to the
+	// test pattern, so that it takes as many bits as a camera picture;
+	// 0 keeps it clean.
+	Grain int `toml:"grain"`
 }
 
 // Encoder is the [encoder] section.
@@ -59,6 +63,15 @@ type Encoder struct {
 	MaxBitrate Bitrate `toml:"max_bitrate"`
 	// GOP is the time between periodic keyframes.
 	GOP Duration `toml:"gop"`
+	// Adaptive follows the viewers' networks: the target is the lowest
+	// viewer's bandwidth estimate within MinBitrate..MaxBitrate. Off, the
+	// bitrate stays at Bitrate.
+	Adaptive bool `toml:"adaptive"`
+	// AdaptUpHold is how long every viewer's estimate must stay above the
+	// target before each step up.
+	AdaptUpHold Duration `toml:"adapt_up_hold"`
+	// AdaptInterval is the least time between two bitrate changes.
+	AdaptInterval Duration `toml:"adapt_interval"`
 }
 
 // WebRTC is the [webrtc] section.
@@ -160,6 +173,10 @@ func Default() *Config {
 			MinBitrate: 150_000,
 			MaxBitrate: 6_000_000,
 			GOP:        Duration(2 * time.Second),
+
+			Adaptive:      true,
+			AdaptUpHold:   Duration(500 * time.Millisecond),
+			AdaptInterval: Duration(250 * time.Millisecond),
 		},
 		WebRTC: WebRTC{
 			UDPPort:             8189,
@@ -203,6 +220,7 @@ var fields = []field{
 	{"source.width", func(c *Config) any { return &c.Source.Width }},
 	{"source.height", func(c *Config) any { return &c.Source.Height }},
 	{"source.fps", func(c *Config) any { return &c.Source.FPS }},
+	{"source.grain", func(c *Config) any { return &c.Source.Grain }},
 
 	{"encoder.kind", func(c *Config) any { return &c.Encoder.Kind }},
 	{"encoder.device", func(c *Config) any { return &c.Encoder.Device }},
@@ -210,6 +228,9 @@ var fields = []field{
 	{"encoder.min_bitrate", func(c *Config) any { return &c.Encoder.MinBitrate }},
 	{"encoder.max_bitrate", func(c *Config) any { return &c.Encoder.MaxBitrate }},
 	{"encoder.gop", func(c *Config) any { return &c.Encoder.GOP }},
+	{"encoder.adaptive", func(c *Config) any { return &c.Encoder.Adaptive }},
+	{"encoder.adapt_up_hold", func(c *Config) any { return &c.Encoder.AdaptUpHold }},
+	{"encoder.adapt_interval", func(c *Config) any { return &c.Encoder.AdaptInterval }},
 
 	{"webrtc.udp_port", func(c *Config) any { return &c.WebRTC.UDPPort }},
 	{"webrtc.public_ips", func(c *Config) any { return &c.WebRTC.PublicIPs }},

@@ -23,6 +23,11 @@ const (
 	MaxGOP                      = Duration(time.Minute)
 	MaxKeyframeInterval         = Duration(10 * time.Second)
 	MaxViewersLimit             = 1024
+	MaxGrain                    = 64
+	MinAdaptUpHold              = Duration(100 * time.Millisecond)
+	MaxAdaptUpHold              = Duration(10 * time.Second)
+	MinAdaptInterval            = Duration(50 * time.Millisecond)
+	MaxAdaptInterval            = Duration(5 * time.Second)
 )
 
 // Choices for the enumerated keys.
@@ -59,6 +64,9 @@ func (c *Config) Validate() error {
 	if math.IsNaN(s.FPS) || s.FPS < MinFPS || s.FPS > MaxFPS {
 		v.add("source.fps", fmt.Sprintf("must be between %d and %d, got %v", MinFPS, MaxFPS, s.FPS))
 	}
+	if s.Grain < 0 || s.Grain > MaxGrain {
+		v.add("source.grain", fmt.Sprintf("must be between 0 and %d, got %d", MaxGrain, s.Grain))
+	}
 
 	e := c.Encoder
 	v.oneOf("encoder.kind", e.Kind, EncoderKinds)
@@ -90,6 +98,12 @@ func (c *Config) Validate() error {
 	}
 	if e.GOP <= 0 || e.GOP > MaxGOP {
 		v.add("encoder.gop", fmt.Sprintf("must be above 0 and at most %v, got %v", MaxGOP, e.GOP))
+	}
+	if e.AdaptUpHold < MinAdaptUpHold || e.AdaptUpHold > MaxAdaptUpHold {
+		v.add("encoder.adapt_up_hold", fmt.Sprintf("must be between %v and %v, got %v", MinAdaptUpHold, MaxAdaptUpHold, e.AdaptUpHold))
+	}
+	if e.AdaptInterval < MinAdaptInterval || e.AdaptInterval > MaxAdaptInterval {
+		v.add("encoder.adapt_interval", fmt.Sprintf("must be between %v and %v, got %v", MinAdaptInterval, MaxAdaptInterval, e.AdaptInterval))
 	}
 
 	w := c.WebRTC

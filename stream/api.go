@@ -3,11 +3,14 @@ package stream
 import (
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/pion/ice/v4"
+	"github.com/pion/transport/v5"
 
 	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -48,6 +51,11 @@ type apiOptions struct {
 	// ICE timeouts: a viewer that vanishes without DELETE is reaped when
 	// its ICE agent gives up.
 	DisconnectedTimeout, FailedTimeout, KeepAlive time.Duration
+	// Estimators, when set, gives every PeerConnection a bandwidth
+	// estimator (GCC on TWCC feedback, probing).
+	Estimators *estimators
+	// Net replaces the host's network (tests use a virtual one).
+	Net transport.Net
 }
 
 // interfaceFilter keeps the named interfaces, or is nil to keep all.
@@ -75,9 +83,15 @@ func newUDPMux(port int, includeLoopback bool, interfaces []string) (*ice.MultiU
 	return m, nil
 }
 
-// newAPI builds the pion API shared by all viewers: H.264 only, the default
-// interceptors (NACK responder, RTCP reports, TWCC feedback), and the ICE
-// settings.
+// newAPI builds the pion API shared by all viewers: H.264 only, the
+// bandwidth estimators, the default interceptors (NACK responder, RTCP
+// reports, TWCC feedback), and the ICE settings.
+//
+// Outgoing packets pass the interceptors in the reverse order of
+// registration: the NACK responder keeps them before the transport-wide
+// sequence number is added, so a retransmission gets a fresh one (as
+// libwebrtc's do) and TWCC feedback tells it apart from the original; the
+// estimator sees every packet last, numbered.
 func newAPI(o apiOptions) (*webrtc.API, error) {
 	m := &webrtc.MediaEngine{}
 	for _, c := range h264Codecs() {
@@ -86,11 +100,16 @@ func newAPI(o apiOptions) (*webrtc.API, error) {
 		}
 	}
 	ir := &interceptor.Registry{}
-	if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
-		return nil, fmt.Errorf("stream: RegisterDefaultInterceptors: %w", err)
+	if o.Estimators != nil {
+		if err := o.Estimators.register(ir); err != nil {
+			return nil, fmt.Errorf("stream: cc.NewInterceptor: %w", err)
+		}
 	}
 	if err := webrtc.ConfigureTWCCHeaderExtensionSender(m, ir); err != nil {
 		return nil, fmt.Errorf("stream: ConfigureTWCCHeaderExtensionSender: %w", err)
+	}
+	if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
+		return nil, fmt.Errorf("stream: RegisterDefaultInterceptors: %w", err)
 	}
 	var se webrtc.SettingEngine
 	if o.DisconnectedTimeout == 0 {
@@ -117,5 +136,55 @@ func newAPI(o apiOptions) (*webrtc.API, error) {
 	// resolves them with mDNS queries (its default, stated here because
 	// LAN viewers depend on it).
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeQueryOnly)
+	if o.Net != nil {
+		se.SetNet(o.Net)
+		se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled) // a virtual network has no multicast
+	}
 	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), nil
+}
+
+// newPeerConnection makes a PeerConnection and returns it with the
+// estimator pion's cc interceptor made for it (nil when f is nil). The cc
+// factory reports its estimator from inside NewPeerConnection; holding
+// f.mu across the call ties the two together without relying on IDs.
+func (f *estimators) newPeerConnection(api *webrtc.API, cfg webrtc.Configuration) (*webrtc.PeerConnection, *estimator, error) {
+	if f == nil {
+		pc, err := api.NewPeerConnection(cfg)
+		return pc, nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.last = nil
+	pc, err := api.NewPeerConnection(cfg)
+	est := f.last
+	f.last = nil
+	if err != nil {
+		return nil, nil, err
+	}
+	return pc, est, nil
+}
+
+// estimators hands each new PeerConnection its own estimator: pion's cc
+// interceptor makes one per PeerConnection and reports it through a
+// callback during NewPeerConnection, which newPeerConnection serializes.
+type estimators struct {
+	opts func() bweOptions
+
+	mu   sync.Mutex
+	last *estimator
+}
+
+// register adds the cc interceptor to the registry; it must come before
+// the NACK responder and TWCC header extension, so that retransmissions
+// pass through GCC and packets reach it with their sequence numbers.
+func (f *estimators) register(ir *interceptor.Registry) error {
+	ccf, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) { return newEstimator(f.opts()) })
+	if err != nil {
+		return err
+	}
+	ccf.OnNewPeerConnection(func(_ string, b cc.BandwidthEstimator) {
+		f.last, _ = b.(*estimator) // under f.mu, held by newPeerConnection
+	})
+	ir.Add(ccf)
+	return nil
 }

@@ -47,6 +47,7 @@ type unit struct {
 type Hub struct {
 	opts      HubOptions
 	keyframes *coalescer
+	forced    *forcedBy
 	log       *slog.Logger
 
 	payloader codecs.H264Payloader // used by Write only
@@ -82,9 +83,15 @@ func NewHub(opts HubOptions) *Hub {
 	}
 	var b [4]byte
 	_, _ = rand.Read(b[:])
+	fb := &forcedBy{target: opts.Keyframes, counts: make(map[string]uint64)}
+	var target KeyframeRequester
+	if opts.Keyframes != nil {
+		target = fb
+	}
 	return &Hub{
 		opts:      opts,
-		keyframes: newCoalescer(opts.Keyframes, opts.KeyframeInterval, opts.now, opts.after),
+		keyframes: newCoalescer(target, opts.KeyframeInterval, opts.now, opts.after),
+		forced:    fb,
 		log:       opts.Logger,
 		start:     opts.now(),
 		tsBase:    binary.BigEndian.Uint32(b[:]),
@@ -124,13 +131,58 @@ func (h *Hub) Write(data []byte, keyframe bool, captured time.Time, seq uint64) 
 	}
 	h.mu.Unlock()
 	if askKeyframe {
-		h.keyframes.Request(ReasonDrop)
+		h.request(ReasonDrop)
 	}
 }
 
 // RequestKeyframe asks the encoder for a keyframe, coalesced with other
 // requests. reason is one of the Reason constants.
-func (h *Hub) RequestKeyframe(reason string) { h.keyframes.Request(reason) }
+func (h *Hub) RequestKeyframe(reason string) { h.request(reason) }
+
+func (h *Hub) request(reason string) {
+	h.forced.note(reason)
+	h.keyframes.Request(reason)
+}
+
+// forcedBy sits between the coalescer and the encoder and counts each
+// forced keyframe under the reason of the first request it serves.
+type forcedBy struct {
+	target KeyframeRequester
+
+	mu      sync.Mutex
+	pending string // first reason since the last forced keyframe
+	counts  map[string]uint64
+}
+
+func (f *forcedBy) note(reason string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.pending == "" {
+		f.pending = reason
+	}
+}
+
+func (f *forcedBy) ForceKeyframe() {
+	f.mu.Lock()
+	r := f.pending
+	if r == "" {
+		r = "other"
+	}
+	f.counts[r]++
+	f.pending = ""
+	f.mu.Unlock()
+	f.target.ForceKeyframe()
+}
+
+func (f *forcedBy) snapshot() map[string]uint64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make(map[string]uint64, len(f.counts))
+	for k, v := range f.counts {
+		out[k] = v
+	}
+	return out
+}
 
 // Subscribe adds a viewer. It receives nothing until the next keyframe,
 // which it asks for. Close the subscriber when the viewer goes.
@@ -139,7 +191,7 @@ func (h *Hub) Subscribe() *Subscriber {
 	h.mu.Lock()
 	h.subs[s] = struct{}{}
 	h.mu.Unlock()
-	h.keyframes.Request(ReasonNewViewer)
+	h.request(ReasonNewViewer)
 	return s
 }
 
@@ -170,6 +222,9 @@ type HubStats struct {
 	Viewers     int
 	LastUnit    time.Time // capture time of the newest access unit
 	Keyframe    KeyframeStats
+	// ForcedBy counts forced keyframes by the reason of the first request
+	// each one served.
+	ForcedBy map[string]uint64
 }
 
 // Stats returns the hub's counters.
@@ -180,6 +235,7 @@ func (h *Hub) Stats() HubStats {
 		Keyframes:   h.keyframesOut.Load(),
 		Viewers:     h.Viewers(),
 		Keyframe:    h.keyframes.Stats(),
+		ForcedBy:    h.forced.snapshot(),
 	}
 	if n := h.lastUnit.Load(); n != 0 {
 		s.LastUnit = time.Unix(0, n)

@@ -11,11 +11,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"sort"
 	"sync"
 	"time"
 
 	"github.com/pion/ice/v4"
+	"github.com/pion/transport/v5"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/camd-project/camd/stream/web"
@@ -57,6 +57,14 @@ type Options struct {
 	// Status reports the source and encoder for /api/status; the server
 	// fills in the viewers.
 	Status func() Status
+	// Bitrate receives the encoder target that the viewers' bandwidth
+	// estimates call for (encode.Encoder is one); nil leaves the encoder
+	// alone, while estimates are still made and shown.
+	Bitrate BitrateSetter
+	// Policy turns the estimates into the target (see PolicyOptions).
+	Policy PolicyOptions
+
+	net    transport.Net // tests: a virtual network instead of the host's
 	Logger *slog.Logger
 	// Now is the clock served by /api/time (default time.Now).
 	Now func() time.Time
@@ -69,43 +77,6 @@ type Controller interface {
 	AttachPeer(pc *webrtc.PeerConnection, viewerID string, authenticated bool) (detach func(), err error)
 }
 
-// Status is the JSON of /api/status.
-type Status struct {
-	Name     string         `json:"name"`
-	Version  string         `json:"version,omitempty"`
-	Source   SourceStatus   `json:"source"`
-	Encoder  EncoderStatus  `json:"encoder"`
-	Camera   string         `json:"camera"` // "ok" or "disconnected"
-	Viewers  int            `json:"viewers"`
-	Sessions []ViewerStatus `json:"sessions"`
-	Stream   StreamStatus   `json:"stream"`
-}
-
-// SourceStatus describes the capture source.
-type SourceStatus struct {
-	Name    string  `json:"name"`
-	Format  string  `json:"format"`
-	Width   int     `json:"width"`
-	Height  int     `json:"height"`
-	FPS     float64 `json:"fps"`
-	Dropped uint64  `json:"dropped"`
-}
-
-// EncoderStatus describes the encoder.
-type EncoderStatus struct {
-	Name    string `json:"name"`
-	Bitrate int    `json:"bitrate"`
-}
-
-// StreamStatus reports the hub's counters.
-type StreamStatus struct {
-	AccessUnits     uint64            `json:"access_units"`
-	Bytes           uint64            `json:"bytes"`
-	Keyframes       uint64            `json:"keyframes"`
-	KeyframesForced uint64            `json:"keyframes_forced"`
-	KeyframeReqs    map[string]uint64 `json:"keyframe_requests"`
-}
-
 // Server serves the page, the WHEP endpoint and the status API.
 type Server struct {
 	hub    *Hub
@@ -114,6 +85,8 @@ type Server struct {
 	log    *slog.Logger
 	routes *http.ServeMux
 	mux    *ice.MultiUDPMuxDefault // nil without a shared UDP port
+	rc     *rateControl
+	est    *estimators
 
 	mu       sync.Mutex
 	sessions map[string]*session
@@ -137,12 +110,17 @@ func NewServer(hub *Hub, opts Options) (*Server, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	s := &Server{hub: hub, opts: opts, log: opts.Logger, sessions: make(map[string]*session)}
+	s.rc = newRateControl(opts.Bitrate, opts.Policy, s.sessionList, opts.Logger)
 	ao := apiOptions{
 		IncludeLoopback: opts.IncludeLoopback,
 		FailedTimeout:   opts.FailedTimeout,
 		PublicIPs:       opts.PublicIPs,
 		Interfaces:      opts.Interfaces,
+		Estimators:      &estimators{opts: s.bweOptions},
+		Net:             opts.net,
 	}
+	s.est = ao.Estimators
 	var mux *ice.MultiUDPMuxDefault
 	if opts.UDPPort > 0 {
 		var err error
@@ -158,9 +136,40 @@ func NewServer(hub *Hub, opts Options) (*Server, error) {
 		}
 		return nil, err
 	}
-	s := &Server{hub: hub, opts: opts, api: api, log: opts.Logger, mux: mux, sessions: make(map[string]*session)}
+	s.api, s.mux = api, mux
 	s.setRoutes()
+	s.rc.start()
 	return s, nil
+}
+
+// bweOptions configure the estimator of a new viewer: it starts at the
+// current target, so a newcomer does not pull the others down before its
+// first feedback, and it estimates up to the ceiling.
+func (s *Server) bweOptions() bweOptions {
+	_, ceiling := s.rc.rangeNow()
+	return bweOptions{
+		Initial: s.rc.currentTarget(),
+		Min:     minEstimate,
+		Max:     ceiling,
+		Log:     s.log.With("component", "bwe"),
+	}
+}
+
+// minEstimate is the lowest estimate GCC gives, well below any useful
+// floor, so a viewer below the floor shows by how much.
+const minEstimate = 50_000
+
+// sessionList returns the live sessions.
+func (s *Server) sessionList() []*session {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]*session, 0, len(s.sessions))
+	for _, v := range s.sessions {
+		if v != nil {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 func (s *Server) setRoutes() {
@@ -177,6 +186,7 @@ func (s *Server) setRoutes() {
 	m.HandleFunc("GET /api/time", s.apiTime)
 	m.HandleFunc("GET /api/status", s.apiStatus)
 	m.HandleFunc("GET /healthz", s.healthz)
+	m.HandleFunc("GET /metrics", s.metrics)
 	m.HandleFunc("GET /api/peers", s.apiPeers)
 	static, err := fs.Sub(web.FS, ".")
 	if err != nil {
@@ -242,6 +252,9 @@ func (s *Server) Close() {
 		go func() { defer wg.Done(); v.Close() }()
 	}
 	wg.Wait()
+	if !wasClosed {
+		s.rc.stop()
+	}
 	if s.mux != nil && !wasClosed {
 		if err := s.mux.Close(); err != nil {
 			s.log.Debug("udp mux close", "err", err)
@@ -286,6 +299,8 @@ func (s *Server) newSession(offer, remote string) (*session, string, error) {
 		gatherTimeout:  s.opts.GatherTimeout,
 		connectTimeout: s.opts.ConnectTimeout,
 		control:        s.opts.Control,
+		estimators:     s.est,
+		target:         s.rc.currentTarget,
 	}, s.forget)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -338,36 +353,6 @@ func writeJSON(w http.ResponseWriter, v any) {
 func (s *Server) apiTime(w http.ResponseWriter, _ *http.Request) {
 	now := s.opts.Now()
 	writeJSON(w, map[string]float64{"now_ms": float64(now.UnixMicro()) / 1000})
-}
-
-// Status returns what /api/status serves.
-func (s *Server) Status() Status {
-	var st Status
-	if s.opts.Status != nil {
-		st = s.opts.Status()
-	}
-	s.mu.Lock()
-	for _, v := range s.sessions {
-		if v != nil {
-			st.Sessions = append(st.Sessions, v.status())
-		}
-	}
-	s.mu.Unlock()
-	sort.Slice(st.Sessions, func(i, j int) bool { return st.Sessions[i].Since.Before(st.Sessions[j].Since) })
-	st.Viewers = len(st.Sessions)
-	hs := s.hub.Stats()
-	st.Stream = StreamStatus{
-		AccessUnits: hs.AccessUnits, Bytes: hs.Bytes, Keyframes: hs.Keyframes,
-		KeyframesForced: hs.Keyframe.Forced, KeyframeReqs: hs.Keyframe.Requests,
-	}
-	if st.Camera == "" {
-		st.Camera = "ok"
-	}
-	return st
-}
-
-func (s *Server) apiStatus(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, s.Status())
 }
 
 // healthz answers 200 while access units flow and 503 when none came for

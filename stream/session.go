@@ -1,7 +1,6 @@
 package stream
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -9,7 +8,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -40,9 +38,16 @@ type session struct {
 
 	closeOnce sync.Once
 	wg        sync.WaitGroup
+	done      chan struct{} // closed by Close
+
+	bwe      *estimator // nil without bandwidth estimation
+	targetFn func() int // the encoder target, nil when camd does not steer it
+	pace     pacer      // used by send only
+	rx       reception
 
 	packets, bytes atomic.Uint64
 	pli, fir       atomic.Uint64
+	nacks, nacked  atomic.Uint64 // NACK messages, and the packets they asked for
 }
 
 type sessionOptions struct {
@@ -51,13 +56,15 @@ type sessionOptions struct {
 	gatherTimeout  time.Duration
 	connectTimeout time.Duration
 	control        Controller // nil: video only
+	estimators     *estimators
+	target         func() int
 }
 
 // newSession negotiates a viewer from a WHEP offer and returns it with the
 // SDP answer (candidates included). The viewer starts receiving once ICE
 // and DTLS are up.
 func newSession(api *webrtc.API, hub *Hub, log *slog.Logger, offer string, o sessionOptions, onClose func(*session)) (*session, string, error) {
-	pc, err := api.NewPeerConnection(o.config)
+	pc, bwe, err := o.estimators.newPeerConnection(api, o.config)
 	if err != nil {
 		return nil, "", fmt.Errorf("NewPeerConnection: %w", err)
 	}
@@ -71,8 +78,14 @@ func newSession(api *webrtc.API, hub *Hub, log *slog.Logger, offer string, o ses
 		hub:     hub,
 		log:     log.With("viewer", o.id, "remote", o.remote),
 		onClose: onClose,
+		done:    make(chan struct{}),
+		bwe:     bwe,
 
+		targetFn:      o.target,
 		gatherTimeout: o.gatherTimeout,
+	}
+	if bwe != nil {
+		bwe.setLogger(s.log.With("component", "bwe"))
 	}
 	fail := func(err error) (*session, string, error) {
 		if s.detach != nil {
@@ -83,6 +96,9 @@ func newSession(api *webrtc.API, hub *Hub, log *slog.Logger, offer string, o ses
 	}
 	if s.sender, err = pc.AddTrack(s.track); err != nil {
 		return fail(fmt.Errorf("AddTrack: %w", err))
+	}
+	if ps := s.sender.GetParameters(); len(ps.Encodings) > 0 {
+		s.rx.ssrc = uint32(ps.Encodings[0].SSRC)
 	}
 	pc.OnConnectionStateChange(s.onState)
 	if o.control != nil {
@@ -160,53 +176,6 @@ func (s *session) start() {
 	s.log.Info("viewer connected", "setup", s.connected.Sub(s.created).Round(time.Millisecond))
 	s.wg.Add(1)
 	go s.send(s.sub)
-}
-
-func (s *session) send(sub *Subscriber) {
-	defer s.wg.Done()
-	for u := range sub.C() {
-		n, err := s.track.writeUnit(u)
-		if err != nil {
-			if !errors.Is(err, errClosedPipe) {
-				s.log.Debug("write failed", "err", err)
-			}
-			continue
-		}
-		if n > 0 {
-			s.packets.Add(uint64(len(u.payloads)))
-			s.bytes.Add(uint64(n))
-			if u.keyframe {
-				s.mu.Lock()
-				if s.firstKey.IsZero() {
-					s.firstKey = time.Now()
-					s.log.Info("first keyframe sent", "after_connect", s.firstKey.Sub(s.connected).Round(time.Millisecond))
-				}
-				s.mu.Unlock()
-			}
-		}
-	}
-}
-
-// readRTCP keeps RTCP flowing through the interceptors (NACK responder,
-// reports) and turns PLI and FIR into keyframe requests.
-func (s *session) readRTCP() {
-	defer s.wg.Done()
-	for {
-		pkts, _, err := s.sender.ReadRTCP()
-		if err != nil {
-			return
-		}
-		for _, p := range pkts {
-			switch p.(type) {
-			case *rtcp.PictureLossIndication:
-				s.pli.Add(1)
-				s.hub.RequestKeyframe(ReasonPLI)
-			case *rtcp.FullIntraRequest:
-				s.fir.Add(1)
-				s.hub.RequestKeyframe(ReasonFIR)
-			}
-		}
-	}
 }
 
 // sdpFrag is a trickle-ICE SDP fragment (RFC 8840): ICE credentials, the
@@ -369,6 +338,7 @@ func (s *session) Close() {
 		}
 		sub := s.sub
 		s.mu.Unlock()
+		close(s.done)
 		if sub != nil {
 			sub.Close()
 		}
@@ -384,37 +354,4 @@ func (s *session) Close() {
 			s.onClose(s)
 		}
 	})
-}
-
-// ViewerStatus describes one viewer for /api/status.
-type ViewerStatus struct {
-	ID        string    `json:"id"`
-	Remote    string    `json:"remote"`
-	State     string    `json:"state"`
-	Since     time.Time `json:"since"`
-	SetupMs   float64   `json:"setup_ms,omitempty"` // POST to connected
-	Packets   uint64    `json:"packets"`
-	Bytes     uint64    `json:"bytes"`
-	PLI       uint64    `json:"pli"`
-	FIR       uint64    `json:"fir"`
-	Delivered uint64    `json:"access_units"`
-	Dropped   uint64    `json:"dropped"`
-	Skipped   uint64    `json:"skipped"`
-}
-
-func (s *session) status() ViewerStatus {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	v := ViewerStatus{
-		ID: s.id, Remote: s.remote, State: s.pc.ConnectionState().String(), Since: s.created,
-		Packets: s.packets.Load(), Bytes: s.bytes.Load(), PLI: s.pli.Load(), FIR: s.fir.Load(),
-	}
-	if !s.connected.IsZero() {
-		v.SetupMs = float64(s.connected.Sub(s.created).Microseconds()) / 1000
-	}
-	if s.sub != nil {
-		st := s.sub.Stats()
-		v.Delivered, v.Dropped, v.Skipped = st.Delivered, st.Dropped, st.Skipped
-	}
-	return v
 }

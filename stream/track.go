@@ -4,7 +4,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -78,32 +77,3 @@ func (t *viewerTrack) ID() string                { return t.id }
 func (t *viewerTrack) RID() string               { return "" }
 func (t *viewerTrack) StreamID() string          { return t.streamID }
 func (t *viewerTrack) Kind() webrtc.RTPCodecType { return webrtc.RTPCodecTypeVideo }
-
-// writeUnit sends one access unit as RTP packets with this viewer's
-// sequence numbers. It reports the bytes written.
-func (t *viewerTrack) writeUnit(u *unit) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if !t.bound {
-		return 0, nil
-	}
-	n := 0
-	for i, p := range u.payloads {
-		// A fresh header each time: interceptors add extensions to it and
-		// the NACK responder keeps it for retransmission.
-		hdr := &rtp.Header{
-			Version:        2,
-			PayloadType:    t.pt,
-			SSRC:           t.ssrc,
-			Timestamp:      u.ts,
-			SequenceNumber: t.seq,
-			Marker:         i == len(u.payloads)-1,
-		}
-		t.seq++
-		if _, err := t.w.WriteRTP(hdr, p); err != nil {
-			return n, err
-		}
-		n += len(p)
-	}
-	return n, nil
-}

@@ -103,7 +103,20 @@ func runOn(ctx context.Context, cfg *config.Config, log *slog.Logger, ln net.Lis
 			return fmt.Errorf("mdns: %w", err)
 		}
 	}
+	// The viewers' networks steer the encoder unless adaptation is off.
+	var bitrate stream.BitrateSetter
+	if cfg.Encoder.Adaptive {
+		bitrate = enc
+	}
 	srv, err := stream.NewServer(hub, stream.Options{
+		Bitrate: bitrate,
+		Policy: stream.PolicyOptions{
+			Floor:       int(cfg.Encoder.MinBitrate),
+			Ceiling:     int(cfg.Encoder.MaxBitrate),
+			Initial:     int(cfg.Encoder.Bitrate),
+			UpHold:      time.Duration(cfg.Encoder.AdaptUpHold),
+			MinInterval: time.Duration(cfg.Encoder.AdaptInterval),
+		},
 		ICEServers:      iceServers(cfg.WebRTC.ICEServers),
 		MaxViewers:      cfg.WebRTC.MaxViewers,
 		IncludeLoopback: true,

@@ -48,7 +48,7 @@ func newSource(ctx context.Context, c config.Source, hw *hardware, log *slog.Log
 }
 
 func newPattern(c config.Source) capture.Source {
-	return capture.NewPattern(capture.PatternOptions{Width: c.Width, Height: c.Height, FPS: c.FPS})
+	return capture.NewPattern(capture.PatternOptions{Width: c.Width, Height: c.Height, FPS: c.FPS, Grain: c.Grain})
 }
 
 func newCamera(c config.Source, log *slog.Logger) (capture.Source, error) {

@@ -495,6 +495,15 @@
       const rate = enc.bitrate ? ` ${Math.round(enc.bitrate / 1000)} kbps` : "";
       lines.push(`src ${src.name || "?"}${size}  enc ${enc.name || "?"}${rate}`);
     }
+    // This viewer's bandwidth estimate in camd and the encoder target.
+    const br = server.bitrate;
+    if (br) {
+      const id = session?.resource?.split("/").pop();
+      const me = (server.sessions || []).find((v) => v.id === id);
+      const est = me?.estimate_bps ? `${Math.round(me.estimate_bps / 1000)} kbps` : "n/a";
+      const below = me?.below_floor ? "  below floor" : "";
+      lines.push(`net est ${est}  target ${Math.round(br.target_bps / 1000)} kbps${below}`);
+    }
     if (server.viewers !== undefined) lines.push(`viewers ${server.viewers}`);
     $("lines").textContent = lines.join("\n");
   }

@@ -21,6 +21,7 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp/codecs"
+	"github.com/pion/transport/v5"
 	"github.com/pion/transport/v5/stdnet"
 	"github.com/pion/webrtc/v4"
 )
@@ -50,6 +51,15 @@ type Options struct {
 	DisconnectedTimeout time.Duration
 	// OnState is called on every connection state change.
 	OnState func(webrtc.PeerConnectionState)
+	// Feedback is the congestion feedback the client offers and sends:
+	// FeedbackTWCC (the default, as browsers do), FeedbackREMB (REMB of
+	// REMB bits per second every 250 ms, no transport-wide sequence
+	// numbers) or FeedbackNone.
+	Feedback string
+	REMB     int
+	// Net, when set, carries the media instead of the host's network:
+	// tests give it a virtual network (pion's vnet) to lose packets on.
+	Net transport.Net
 }
 
 // Client is one WHEP viewing session.
@@ -59,18 +69,21 @@ type Client struct {
 	token    string
 	resource string // absolute URL of the session resource
 	offer    string // the offer as sent
-	netw     *stdnet.Net
+	netw     transport.Net
 	units    chan AccessUnit
 	started  time.Time
 
 	connected chan struct{}
 	connOnce  sync.Once
+	closed    chan struct{}
+	closeOnce sync.Once
 	wg        sync.WaitGroup
 
 	mu        sync.Mutex
 	firstUnit time.Time
+	seq       seqTracker
 
-	packets, lost, dropped atomic.Uint64
+	packets, dropped, bytes, padding atomic.Uint64
 }
 
 // Dial negotiates a session with the WHEP endpoint and starts receiving.
@@ -82,28 +95,25 @@ func Dial(ctx context.Context, endpoint string, o Options) (*Client, error) {
 		o.Buffer = 64
 	}
 	m := &webrtc.MediaEngine{}
-	if err := m.RegisterCodec(webrtc.RTPCodecParameters{
-		RTPCodecCapability: webrtc.RTPCodecCapability{
-			MimeType: webrtc.MimeTypeH264, ClockRate: 90000,
-			SDPFmtpLine:  "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
-			RTCPFeedback: []webrtc.RTCPFeedback{{Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: "ccm", Parameter: "fir"}, {Type: "transport-cc"}},
-		},
-		PayloadType: 102,
-	}, webrtc.RTPCodecTypeVideo); err != nil {
-		return nil, fmt.Errorf("whepclient: RegisterCodec: %w", err)
-	}
 	ir := &interceptor.Registry{}
-	if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
-		return nil, fmt.Errorf("whepclient: RegisterDefaultInterceptors: %w", err)
+	if err := setupFeedback(m, ir, o.Feedback); err != nil {
+		return nil, err
 	}
 	// Our own view of the interfaces, so an ICE restart can see addresses
 	// that appeared since (pion reads them once otherwise).
-	netw, err := stdnet.NewNet()
-	if err != nil {
-		return nil, fmt.Errorf("whepclient: %w", err)
+	netw := o.Net
+	if netw == nil {
+		var err error
+		if netw, err = stdnet.NewNet(); err != nil {
+			return nil, fmt.Errorf("whepclient: %w", err)
+		}
 	}
 	var se webrtc.SettingEngine
 	se.SetNet(netw)
+	// pion accepts an SRTP packet at most 64 behind the newest by default,
+	// which drops retransmissions that arrive after a NACK's round trip;
+	// browsers keep a window of 1024, as libwebrtc does.
+	se.SetSRTPReplayProtectionWindow(1024)
 	se.SetIncludeLoopbackCandidate(o.IncludeLoopback)
 	if o.MDNSCandidates {
 		se.SetICEMulticastDNSMode(ice.MulticastDNSModeQueryAndGather)
@@ -120,6 +130,7 @@ func Dial(ctx context.Context, endpoint string, o Options) (*Client, error) {
 		pc: pc, http: o.HTTPClient, token: o.Token, netw: netw,
 		units: make(chan AccessUnit, o.Buffer), started: time.Now(),
 		connected: make(chan struct{}),
+		closed:    make(chan struct{}),
 	}
 	ok := false
 	defer func() {
@@ -131,9 +142,14 @@ func Dial(ctx context.Context, endpoint string, o Options) (*Client, error) {
 		webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
 		return nil, fmt.Errorf("whepclient: AddTransceiverFromKind: %w", err)
 	}
-	pc.OnTrack(func(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
-		c.wg.Add(1)
+	pc.OnTrack(func(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
+		c.wg.Add(2)
 		go c.readTrack(t)
+		go c.readRTCP(r)
+		if o.Feedback == FeedbackREMB && o.REMB > 0 {
+			c.wg.Add(1)
+			go c.sendREMB(uint32(t.SSRC()), o.REMB)
+		}
 	})
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 		if o.OnState != nil {
@@ -213,24 +229,31 @@ func (c *Client) post(ctx context.Context, endpoint, offer string) (answer, loca
 }
 
 // readTrack depacketizes H.264 and cuts access units on the marker bit.
+// Late packets (retransmissions) are counted but not assembled: the
+// picture they belonged to has gone out already.
 func (c *Client) readTrack(t *webrtc.TrackRemote) {
 	defer c.wg.Done()
 	var depack codecs.H264Packet
 	var au []byte
-	var lastSeq uint16
-	first := true
 	for {
 		pkt, _, err := t.ReadRTP()
 		if err != nil {
 			return
 		}
 		c.packets.Add(1)
-		if !first {
-			if gap := pkt.SequenceNumber - lastSeq - 1; gap != 0 && gap < 1000 {
-				c.lost.Add(uint64(gap))
+		c.mu.Lock()
+		inOrder := c.seq.add(pkt.SequenceNumber)
+		c.mu.Unlock()
+		if len(pkt.Payload) == 0 {
+			if pkt.Padding {
+				c.padding.Add(1)
 			}
+			continue
 		}
-		first, lastSeq = false, pkt.SequenceNumber
+		c.bytes.Add(uint64(len(pkt.Payload)))
+		if !inOrder {
+			continue
+		}
 		nal, err := depack.Unmarshal(pkt.Payload)
 		if err == nil {
 			au = append(au, nal...)
@@ -295,15 +318,28 @@ func (c *Client) RequestKeyframe() error {
 
 // Stats are what the client received.
 type Stats struct {
+	// Packets counts every RTP packet received; Lost the sequence numbers
+	// that never came (so far); Dropped the access units Units had no
+	// room for.
 	Packets, Lost, Dropped uint64
-	FirstUnit              time.Duration // from Dial to the first access unit; 0 if none yet
+	// Recovered counts packets that came late and filled a gap:
+	// retransmissions after a NACK (or reordering). Duplicates came twice.
+	Recovered, Duplicates uint64
+	// Bytes is the video payload received; Padding the padding-only
+	// packets (a sender's bandwidth probes).
+	Bytes, Padding uint64
+	FirstUnit      time.Duration // from Dial to the first access unit; 0 if none yet
 }
 
 // Stats returns the counters.
 func (c *Client) Stats() Stats {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	s := Stats{Packets: c.packets.Load(), Lost: c.lost.Load(), Dropped: c.dropped.Load()}
+	s := Stats{
+		Packets: c.packets.Load(), Lost: c.seq.missing, Dropped: c.dropped.Load(),
+		Recovered: c.seq.recovered, Duplicates: c.seq.duplicates,
+		Bytes: c.bytes.Load(), Padding: c.padding.Load(),
+	}
 	if !c.firstUnit.IsZero() {
 		s.FirstUnit = c.firstUnit.Sub(c.started)
 	}
@@ -331,6 +367,7 @@ func (c *Client) delete() error {
 
 // Close ends the session on the server (DELETE) and locally.
 func (c *Client) Close() error {
+	c.closeOnce.Do(func() { close(c.closed) })
 	err := c.delete()
 	if cerr := c.pc.Close(); cerr != nil && err == nil {
 		err = cerr
@@ -343,6 +380,7 @@ func (c *Client) Close() error {
 // CloseWithoutDelete drops the connection without telling the server,
 // as a viewer that vanishes would.
 func (c *Client) CloseWithoutDelete() error {
+	c.closeOnce.Do(func() { close(c.closed) })
 	err := c.pc.Close()
 	c.wg.Wait()
 	return err

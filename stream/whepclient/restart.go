@@ -16,8 +16,10 @@ import (
 // candidates go to the server, and the server's new ones come back. The
 // session, its SSRCs and its decoder state stay.
 func (c *Client) RestartICE(ctx context.Context) (err error) {
-	if err := c.netw.UpdateInterfaces(); err != nil {
-		return fmt.Errorf("whepclient: reading interfaces: %w", err)
+	if u, ok := c.netw.(interface{ UpdateInterfaces() error }); ok {
+		if err := u.UpdateInterfaces(); err != nil {
+			return fmt.Errorf("whepclient: reading interfaces: %w", err)
+		}
 	}
 	offer, err := c.pc.CreateOffer(&webrtc.OfferOptions{ICERestart: true})
 	if err != nil {

@@ -1,0 +1,82 @@
+package stream
+
+import (
+	"net/http"
+	"slices"
+	"sort"
+)
+
+// Status is the JSON of /api/status.
+type Status struct {
+	Name     string         `json:"name"`
+	Version  string         `json:"version,omitempty"`
+	Source   SourceStatus   `json:"source"`
+	Encoder  EncoderStatus  `json:"encoder"`
+	Camera   string         `json:"camera"` // "ok" or "disconnected"
+	Viewers  int            `json:"viewers"`
+	Sessions []ViewerStatus `json:"sessions"`
+	Stream   StreamStatus   `json:"stream"`
+	Bitrate  BitrateStatus  `json:"bitrate"`
+}
+
+// SourceStatus describes the capture source.
+type SourceStatus struct {
+	Name    string  `json:"name"`
+	Format  string  `json:"format"`
+	Width   int     `json:"width"`
+	Height  int     `json:"height"`
+	FPS     float64 `json:"fps"`
+	Dropped uint64  `json:"dropped"`
+}
+
+// EncoderStatus describes the encoder.
+type EncoderStatus struct {
+	Name    string `json:"name"`
+	Bitrate int    `json:"bitrate"`
+}
+
+// StreamStatus reports the hub's counters.
+type StreamStatus struct {
+	AccessUnits     uint64            `json:"access_units"`
+	Bytes           uint64            `json:"bytes"`
+	Keyframes       uint64            `json:"keyframes"`
+	KeyframesForced uint64            `json:"keyframes_forced"`
+	KeyframeReqs    map[string]uint64 `json:"keyframe_requests"`
+	// KeyframesForcedBy counts forced keyframes by the reason of the
+	// first request each one served.
+	KeyframesForcedBy map[string]uint64 `json:"keyframes_forced_by"`
+}
+
+// Status returns what /api/status serves.
+func (s *Server) Status() Status {
+	var st Status
+	if s.opts.Status != nil {
+		st = s.opts.Status()
+	}
+	br := s.rc.status()
+	for _, v := range s.sessionList() {
+		vs := v.status()
+		vs.BelowFloor = slices.Contains(br.BelowFloor, v.id)
+		st.Sessions = append(st.Sessions, vs)
+	}
+	sort.Slice(st.Sessions, func(i, j int) bool { return st.Sessions[i].Since.Before(st.Sessions[j].Since) })
+	st.Viewers = len(st.Sessions)
+	hs := s.hub.Stats()
+	st.Stream = StreamStatus{
+		AccessUnits: hs.AccessUnits, Bytes: hs.Bytes, Keyframes: hs.Keyframes,
+		KeyframesForced: hs.Keyframe.Forced, KeyframeReqs: hs.Keyframe.Requests,
+		KeyframesForcedBy: hs.ForcedBy,
+	}
+	st.Bitrate = br
+	if br.Adaptive {
+		st.Encoder.Bitrate = br.TargetBps
+	}
+	if st.Camera == "" {
+		st.Camera = "ok"
+	}
+	return st
+}
+
+func (s *Server) apiStatus(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, s.Status())
+}
