@@ -16,7 +16,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
-	"sync"
 	"syscall"
 	"time"
 )
@@ -56,7 +55,7 @@ func ModuleRoot() (string, error) {
 type Camd struct {
 	URL  string // http://127.0.0.1:port
 	cmd  *exec.Cmd
-	logs *syncBuffer
+	logs *SyncBuffer
 	done chan struct{}
 	err  error
 }
@@ -89,7 +88,7 @@ func StartAt(ctx context.Context, bin, addr string, args ...string) (*Camd, erro
 	// args come later and may override these.
 	base := []string{"-listen", addr, "-set", "mdns.enabled=false", "-set", "webrtc.udp_port=0"}
 	cmd := exec.Command(bin, append(base, args...)...)
-	logs := &syncBuffer{}
+	logs := &SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	cmd.Env = append(os.Environ(), "HOME="+os.TempDir())
 	if err := cmd.Start(); err != nil {
@@ -144,18 +143,6 @@ func (c *Camd) Kill() {
 	_ = c.cmd.Process.Kill()
 	<-c.done
 }
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // ImageStats summarises a screenshot: mean luma (0..255) and the share of
 // pixels brighter than near-black.

@@ -1,6 +1,7 @@
 package lantest
 
 import (
+	"github.com/camd-project/camd/scripts/harness"
 	"net/netip"
 	"path/filepath"
 	"slices"
@@ -15,7 +16,7 @@ import (
 
 func dig(t *testing.T, ns string, args ...string) string {
 	t.Helper()
-	return run(t, "ip", append([]string{"netns", "exec", ns, "dig", "+tries=2", "+time=1"}, args...)...)
+	return harness.Run(t, "ip", append([]string{"netns", "exec", ns, "dig", "+tries=2", "+time=1"}, args...)...)
 }
 
 // TestMDNSOnVeth runs the responder in one namespace and real clients in
@@ -26,7 +27,7 @@ func TestMDNSOnVeth(t *testing.T) {
 	if testing.Short() {
 		t.Skip("LAN test skipped in -short mode")
 	}
-	needRoot(t)
+	harness.NeedRoot(t)
 	needTools(t)
 	began := time.Now()
 	l := newLAN(t)
@@ -37,7 +38,7 @@ func TestMDNSOnVeth(t *testing.T) {
 	capture.waitStderr(t, "listening on", 10*time.Second)
 	t.Cleanup(func() {
 		if t.Failed() {
-			out, _ := runErr("tcpdump", "-r", pcap, "-n", "-vv")
+			out, _ := harness.RunErr("tcpdump", "-r", pcap, "-n", "-vv")
 			t.Logf("capture:\n%s", out)
 		}
 	})
@@ -50,7 +51,7 @@ func TestMDNSOnVeth(t *testing.T) {
 	// dig sends to the group from a random port, so the answer comes back
 	// by unicast (RFC 6762 §6.7). dig 9.18 connects its socket to the
 	// group address and drops that answer; the capture below shows it.
-	out, _ := runErr("ip", "netns", "exec", l.nsB, "dig", "+tries=1", "+time=1", "@224.0.0.251", "-p", "5353", "camd.local")
+	out, _ := harness.RunErr("ip", "netns", "exec", l.nsB, "dig", "+tries=1", "+time=1", "@224.0.0.251", "-p", "5353", "camd.local")
 	t.Logf("dig @224.0.0.251 -p 5353 camd.local:\n%s", out)
 
 	// Asked directly, dig prints the answers.

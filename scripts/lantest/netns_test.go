@@ -2,10 +2,9 @@ package lantest
 
 import (
 	"bufio"
-	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/camd-project/camd/scripts/harness"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,18 +16,6 @@ import (
 
 	"github.com/camd-project/camd/stream/mdns"
 )
-
-// needRoot skips without root, except in CI.
-func needRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("CI must run the LAN test as root (it creates network namespaces)")
-	}
-	t.Skip("needs root to create network namespaces")
-}
 
 // needTools installs the Debian packages that provide the commands, if
 // any are missing, and skips (fails in CI) when that does not work.
@@ -74,27 +61,6 @@ func needTools(t *testing.T) {
 	}
 }
 
-// run runs a command and returns its combined output, failing the test on
-// error.
-func run(t *testing.T, name string, args ...string) string {
-	t.Helper()
-	out, err := runErr(name, args...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-func runErr(name string, args ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
-	if err != nil {
-		return string(out), fmt.Errorf("%s %s: %w\n%s", name, strings.Join(args, " "), err, out)
-	}
-	return string(out), nil
-}
-
 // lan is two namespaces joined by a veth pair.
 type lan struct {
 	nsA, nsB, vethA, vethB string
@@ -112,26 +78,26 @@ func newLAN(t *testing.T) lan {
 		vethA: fmt.Sprintf("cl%da", id), vethB: fmt.Sprintf("cl%db", id),
 	}
 	for _, ns := range []string{l.nsA, l.nsB} {
-		run(t, "ip", "netns", "add", ns)
+		harness.Run(t, "ip", "netns", "add", ns)
 		t.Cleanup(func() {
-			if out, err := runErr("ip", "netns", "del", ns); err != nil {
+			if out, err := harness.RunErr("ip", "netns", "del", ns); err != nil {
 				t.Errorf("deleting namespace %s: %v %s", ns, err, out)
 			}
 		})
 	}
-	run(t, "ip", "link", "add", l.vethA, "netns", l.nsA, "type", "veth", "peer", "name", l.vethB, "netns", l.nsB)
+	harness.Run(t, "ip", "link", "add", l.vethA, "netns", l.nsA, "type", "veth", "peer", "name", l.vethB, "netns", l.nsB)
 	for _, side := range []struct{ ns, dev, addr string }{{l.nsA, l.vethA, addrA}, {l.nsB, l.vethB, addrB}} {
-		run(t, "ip", "-n", side.ns, "addr", "add", side.addr+"/24", "dev", side.dev)
-		run(t, "ip", "-n", side.ns, "link", "set", "lo", "up")
-		run(t, "ip", "-n", side.ns, "link", "set", side.dev, "up", "multicast", "on")
-		run(t, "ip", "-n", side.ns, "route", "add", "224.0.0.0/4", "dev", side.dev)
+		harness.Run(t, "ip", "-n", side.ns, "addr", "add", side.addr+"/24", "dev", side.dev)
+		harness.Run(t, "ip", "-n", side.ns, "link", "set", "lo", "up")
+		harness.Run(t, "ip", "-n", side.ns, "link", "set", side.dev, "up", "multicast", "on")
+		harness.Run(t, "ip", "-n", side.ns, "route", "add", "224.0.0.0/4", "dev", side.dev)
 	}
 	// Wait for duplicate address detection on the link-local IPv6
 	// addresses, so the responders start with usable ones.
 	deadline := time.Now().Add(5 * time.Second)
 	for _, side := range [][2]string{{l.nsA, l.vethA}, {l.nsB, l.vethB}} {
 		for {
-			out := run(t, "ip", "-n", side[0], "-6", "addr", "show", "dev", side[1], "tentative")
+			out := harness.Run(t, "ip", "-n", side[0], "-6", "addr", "show", "dev", side[1], "tentative")
 			if strings.TrimSpace(out) == "" || time.Now().After(deadline) {
 				break
 			}
@@ -152,28 +118,11 @@ func buildResponder(t *testing.T) string {
 	return bin
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // proc is a process in a namespace, stopped at the end of the test.
 type proc struct {
 	name   string
 	cmd    *exec.Cmd
-	stderr *syncBuffer
+	stderr *harness.SyncBuffer
 	done   chan struct{}
 
 	mu      sync.Mutex
@@ -191,7 +140,7 @@ type event struct {
 
 func start(t *testing.T, ns, name string, args ...string) *proc {
 	t.Helper()
-	p := &proc{name: name, stderr: &syncBuffer{}, done: make(chan struct{})}
+	p := &proc{name: name, stderr: &harness.SyncBuffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command("ip", append([]string{"netns", "exec", ns}, args...)...)
 	p.cmd.Stderr = p.stderr
 	stdout, err := p.cmd.StdoutPipe()

@@ -3,6 +3,7 @@ package lantest
 import (
 	"context"
 	"fmt"
+	"github.com/camd-project/camd/scripts/harness"
 	"os"
 	"path/filepath"
 	"testing"
@@ -16,7 +17,7 @@ import (
 // keeps its session through an ICE restart (WHEP PATCH) instead of starting
 // a new one.
 func TestPageSurvivesAddressChange(t *testing.T) {
-	needRoot(t)
+	harness.NeedRoot(t)
 	needTools(t)
 	chromium, err := browser.Find()
 	if err != nil {
@@ -27,7 +28,7 @@ func TestPageSurvivesAddressChange(t *testing.T) {
 	}
 	l := newLAN(t)
 	// Chromium gathers candidates on the interface of the default route.
-	run(t, "ip", "-n", l.nsB, "route", "add", "default", "via", addrA, "dev", l.vethB)
+	harness.Run(t, "ip", "-n", l.nsB, "route", "add", "default", "via", addrA, "dev", l.vethB)
 	camdBin, _ := buildCamdAndViewer(t)
 	camd := start(t, l.nsA, "camd", camdBin, "-listen", addrA+":8080", "-name", "lancam", "-set", "mdns.enabled=false", "-log-level", "debug",
 		"-source", "pattern", "-size", "320x240", "-fps", "30", "-set", "webrtc.udp_port=8189")
@@ -58,9 +59,9 @@ func TestPageSurvivesAddressChange(t *testing.T) {
 	}
 
 	// The viewer moves to a new address.
-	run(t, "ip", "-n", l.nsB, "addr", "del", addrB+"/24", "dev", l.vethB)
-	run(t, "ip", "-n", l.nsB, "addr", "add", "10.99.0.3/24", "dev", l.vethB)
-	run(t, "ip", "-n", l.nsB, "route", "replace", "default", "via", addrA, "dev", l.vethB)
+	harness.Run(t, "ip", "-n", l.nsB, "addr", "del", addrB+"/24", "dev", l.vethB)
+	harness.Run(t, "ip", "-n", l.nsB, "addr", "add", "10.99.0.3/24", "dev", l.vethB)
+	harness.Run(t, "ip", "-n", l.nsB, "route", "replace", "default", "via", addrA, "dev", l.vethB)
 	moved := time.Now()
 	if err := p.WaitFor(ctx, `camd.stats.iceRestarts > 0`, 100*time.Millisecond); err != nil {
 		var st any

@@ -32,12 +32,12 @@ type viewer struct {
 	lines chan string
 	done  chan struct{}
 	sum   viewerSummary
-	log   *syncBuffer
+	log   *harness.SyncBuffer
 }
 
 func startViewer(t *testing.T, ns, bin string, args ...string) *viewer {
 	t.Helper()
-	v := &viewer{lines: make(chan string, 256), done: make(chan struct{}), log: &syncBuffer{}}
+	v := &viewer{lines: make(chan string, 256), done: make(chan struct{}), log: &harness.SyncBuffer{}}
 	v.cmd = exec.Command("ip", append([]string{"netns", "exec", ns, bin}, args...)...)
 	v.cmd.Stderr = v.log
 	out, err := v.cmd.StdoutPipe()
@@ -130,7 +130,7 @@ func buildCamdAndViewer(t *testing.T) (camd, viewer string) {
 // a viewer whose address changes mid-stream keeps its session through an
 // ICE restart.
 func TestWHEPOnTheLAN(t *testing.T) {
-	needRoot(t)
+	harness.NeedRoot(t)
 	needTools(t)
 	l := newLAN(t)
 	camdBin, viewerBin := buildCamdAndViewer(t)
@@ -155,7 +155,7 @@ func TestWHEPOnTheLAN(t *testing.T) {
 			t.Fatal("camd logged no connected viewer")
 		}
 		// All media on the one configured port.
-		if !strings.Contains(run(t, "ip", "netns", "exec", l.nsA, "ss", "-uanp"), ":8189") {
+		if !strings.Contains(harness.Run(t, "ip", "netns", "exec", l.nsA, "ss", "-uanp"), ":8189") {
 			t.Fatal("camd is not listening on UDP 8189")
 		}
 		t.Logf("viewer offered %v, got %d units, first after %.0f ms", s.OfferHosts, s.Units, s.FirstUnitMs)
@@ -167,8 +167,8 @@ func TestWHEPOnTheLAN(t *testing.T) {
 		time.Sleep(time.Second)
 		// The viewer moves: new address, old one gone (a phone changing
 		// networks). The ICE pair it used is dead now.
-		run(t, "ip", "-n", l.nsB, "addr", "del", addrB+"/24", "dev", l.vethB)
-		run(t, "ip", "-n", l.nsB, "addr", "add", "10.99.0.3/24", "dev", l.vethB)
+		harness.Run(t, "ip", "-n", l.nsB, "addr", "del", addrB+"/24", "dev", l.vethB)
+		harness.Run(t, "ip", "-n", l.nsB, "addr", "add", "10.99.0.3/24", "dev", l.vethB)
 		changed := time.Now()
 		v.await(t, `"ice_restart"`, 10*time.Second)
 		s := v.finish(t, 30*time.Second)

@@ -3,29 +3,17 @@ package nettest
 import (
 	"context"
 	"fmt"
+	"github.com/camd-project/camd/scripts/harness"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"runtime"
-	"strings"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
 )
-
-// needRoot skips without root, except in CI.
-func needRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("CI must run the network test as root (it creates network namespaces)")
-	}
-	t.Skip("needs root to create network namespaces and shape links")
-}
 
 // needTools skips (fails in CI) without ip and tc, and without tbf.
 func needTools(t *testing.T) {
@@ -38,25 +26,6 @@ func needTools(t *testing.T) {
 			t.Skipf("needs %s (Debian package iproute2)", bin)
 		}
 	}
-}
-
-func run(t *testing.T, name string, args ...string) string {
-	t.Helper()
-	out, err := runErr(name, args...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-func runErr(name string, args ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
-	if err != nil {
-		return string(out), fmt.Errorf("%s %s: %w\n%s", name, strings.Join(args, " "), err, out)
-	}
-	return string(out), nil
 }
 
 // link is one viewer's namespace and its veth pair to camd's.
@@ -86,14 +55,14 @@ func newTopology(t *testing.T, viewers ...string) *topology {
 	id := os.Getpid() % 100000
 	top := &topology{camdNS: fmt.Sprintf("camdnet%d-cam", id)}
 	addNS := func(ns string) {
-		run(t, "ip", "netns", "add", ns)
+		harness.Run(t, "ip", "netns", "add", ns)
 		t.Cleanup(func() {
-			if out, err := runErr("ip", "netns", "del", ns); err != nil {
+			if out, err := harness.RunErr("ip", "netns", "del", ns); err != nil {
 				t.Errorf("deleting namespace %s: %v %s", ns, err, out)
 			}
 		})
-		run(t, "ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1")
-		run(t, "ip", "-n", ns, "link", "set", "lo", "up")
+		harness.Run(t, "ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1")
+		harness.Run(t, "ip", "-n", ns, "link", "set", "lo", "up")
 	}
 	addNS(top.camdNS)
 	for i, name := range viewers {
@@ -104,12 +73,12 @@ func newTopology(t *testing.T, viewers ...string) *topology {
 		}
 		viewerDev := fmt.Sprintf("cn%dv%d", id, i+1)
 		addNS(l.ns)
-		run(t, "ip", "link", "add", l.camdDev, "netns", top.camdNS, "type", "veth", "peer", "name", viewerDev, "netns", l.ns)
-		run(t, "ip", "-n", top.camdNS, "addr", "add", l.camd+"/24", "dev", l.camdDev)
-		run(t, "ip", "-n", l.ns, "addr", "add", l.addr+"/24", "dev", viewerDev)
-		run(t, "ip", "-n", top.camdNS, "link", "set", l.camdDev, "up")
-		run(t, "ip", "-n", l.ns, "link", "set", viewerDev, "up")
-		run(t, "ip", "-n", l.ns, "route", "add", "default", "via", l.camd, "dev", viewerDev)
+		harness.Run(t, "ip", "link", "add", l.camdDev, "netns", top.camdNS, "type", "veth", "peer", "name", viewerDev, "netns", l.ns)
+		harness.Run(t, "ip", "-n", top.camdNS, "addr", "add", l.camd+"/24", "dev", l.camdDev)
+		harness.Run(t, "ip", "-n", l.ns, "addr", "add", l.addr+"/24", "dev", viewerDev)
+		harness.Run(t, "ip", "-n", top.camdNS, "link", "set", l.camdDev, "up")
+		harness.Run(t, "ip", "-n", l.ns, "link", "set", viewerDev, "up")
+		harness.Run(t, "ip", "-n", l.ns, "route", "add", "default", "via", l.camd, "dev", viewerDev)
 		top.links = append(top.links, l)
 	}
 	return top
@@ -123,7 +92,7 @@ const queueLatency = "150ms"
 func (top *topology) shape(t *testing.T, l *link, bps int) {
 	t.Helper()
 	burst := max(bps/8/100, 3000)
-	run(t, "ip", "netns", "exec", top.camdNS, "tc", "qdisc", "replace", "dev", l.camdDev, "root",
+	harness.Run(t, "ip", "netns", "exec", top.camdNS, "tc", "qdisc", "replace", "dev", l.camdDev, "root",
 		"tbf", "rate", fmt.Sprint(bps), "burst", fmt.Sprint(burst), "latency", queueLatency)
 	l.rate = bps
 }

@@ -2,6 +2,7 @@ package nettest
 
 import (
 	"context"
+	"github.com/camd-project/camd/scripts/harness"
 	"math"
 	"sort"
 	"testing"
@@ -18,7 +19,7 @@ const (
 // link 1, both at fast), starts camd with extra flags and both viewers,
 // and waits until both play.
 func setUp(t *testing.T, extra ...string) (*topology, *chromeViewer, *goViewer, *process) {
-	needRoot(t)
+	harness.NeedRoot(t)
 	needTools(t)
 	camdBin, viewBin := build(t)
 	top := newTopology(t, viewers[0], viewers[1])

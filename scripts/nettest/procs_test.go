@@ -2,7 +2,6 @@ package nettest
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -20,23 +19,6 @@ import (
 	"github.com/camd-project/camd/scripts/harness"
 	"github.com/camd-project/camd/stream"
 )
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // binaries are camd and netwhep, built once per test binary.
 var binaries struct {
@@ -80,7 +62,7 @@ func build(t *testing.T) (camd, view string) {
 type process struct {
 	name string
 	cmd  *exec.Cmd
-	logs *syncBuffer
+	logs *harness.SyncBuffer
 	done chan struct{}
 }
 
@@ -88,7 +70,7 @@ type process struct {
 // rest of the output to the process's log.
 func startIn(t *testing.T, ns, name string, onLine func([]byte), argv ...string) *process {
 	t.Helper()
-	p := &process{name: name, logs: &syncBuffer{}, done: make(chan struct{})}
+	p := &process{name: name, logs: &harness.SyncBuffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command("ip", append([]string{"netns", "exec", ns}, argv...)...)
 	p.cmd.Env = testEnv()
 	p.cmd.Stderr = p.logs
