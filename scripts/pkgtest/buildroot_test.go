@@ -68,6 +68,8 @@ func lintTreeFile(ext, rel, text string, mode fs.FileMode) []finding {
 		out = append(out, ruleDefconfig(f)...)
 	case base == "linux.fragment":
 		out = append(out, ruleKernelFragment(f)...)
+	case base == "busybox.fragment":
+		out = append(out, ruleBusyboxFragment(f)...)
 	case strings.HasSuffix(base, ".fragment"):
 		out = append(out, ruleDefconfig(f)...)
 	case sysvName.MatchString("/" + rel):
@@ -254,7 +256,8 @@ func checkBoards(ext string) []finding {
 		}
 	}
 	common := readText(filepath.Join(ext, "board", "camd", "common.fragment"))
-	for _, w := range []string{"BR2_PACKAGE_CAMD=y", "# BR2_TARGET_GENERIC_REMOUNT_ROOTFS_RW is not set", "BR2_INIT_BUSYBOX=y", "BR2_PACKAGE_WPA_SUPPLICANT=y", "BR2_ROOTFS_DEVICE_CREATION_DYNAMIC_EUDEV=y", `BR2_ROOTFS_OVERLAY="$(BR2_EXTERNAL_CAMD_PATH)/board/camd/rootfs-overlay"`, `BR2_LINUX_KERNEL_CONFIG_FRAGMENT_FILES="$(BR2_EXTERNAL_CAMD_PATH)/board/camd/linux.fragment"`} {
+	for _, w := range []string{"BR2_PACKAGE_CAMD=y", "# BR2_TARGET_GENERIC_REMOUNT_ROOTFS_RW is not set", "BR2_INIT_BUSYBOX=y", "BR2_PACKAGE_WPA_SUPPLICANT=y", "BR2_ROOTFS_DEVICE_CREATION_DYNAMIC_EUDEV=y", `BR2_ROOTFS_OVERLAY="$(BR2_EXTERNAL_CAMD_PATH)/board/camd/rootfs-overlay"`, `BR2_LINUX_KERNEL_CONFIG_FRAGMENT_FILES="$(BR2_EXTERNAL_CAMD_PATH)/board/camd/linux.fragment"`,
+		`BR2_PACKAGE_BUSYBOX_CONFIG_FRAGMENT_FILES="$(BR2_EXTERNAL_CAMD_PATH)/board/camd/busybox.fragment"`} {
 		if !strings.Contains(common, "\n"+w+"\n") {
 			out = append(out, finding{file: "buildroot/board/camd/common.fragment", msg: "want the line " + w})
 		}
@@ -264,6 +267,10 @@ func checkBoards(ext string) []finding {
 		if !strings.Contains(kernel, "\n"+w+"\n") {
 			out = append(out, finding{file: "buildroot/board/camd/linux.fragment", msg: "want the line " + w})
 		}
+	}
+	// S05bootfs finds the boot partition by its label with findfs.
+	if bb := readText(filepath.Join(ext, "board", "camd", "busybox.fragment")); !strings.Contains(bb, "\nCONFIG_FINDFS=y\n") {
+		out = append(out, finding{file: "buildroot/board/camd/busybox.fragment", msg: "want the line CONFIG_FINDFS=y"})
 	}
 	return out
 }

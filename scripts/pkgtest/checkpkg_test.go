@@ -362,4 +362,6 @@ func ruleOptions(set, unset *regexp.Regexp, what string) rule {
 var (
 	ruleDefconfig      = ruleOptions(defconfigSet, defconfigUnset, "BR2_")
 	ruleKernelFragment = ruleOptions(kconfigSet, kconfigUnset, "kernel CONFIG_")
+	// BusyBox's .config uses the kernel's Kconfig syntax.
+	ruleBusyboxFragment = ruleOptions(kconfigSet, kconfigUnset, "BusyBox CONFIG_")
 )

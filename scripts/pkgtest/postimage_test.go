@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -11,9 +12,10 @@ import (
 // TestPostImage runs the board's post-image script on a disk image laid
 // out as the Raspberry Pi genimage configurations lay out sdcard.img (an
 // MBR, then a FAT boot partition at 1 MiB) and on a bare boot.vfat, and
-// reads camd.toml and wpa_supplicant.conf.example back with mtools.
+// reads camd.toml, wpa_supplicant.conf.example and the label S05bootfs
+// looks for back with mtools.
 func TestPostImage(t *testing.T) {
-	needTools(t, [2]string{"mkfs.vfat", "dosfstools"}, [2]string{"mcopy", "mtools"}, [2]string{"mtype", "mtools"})
+	needTools(t, [2]string{"mkfs.vfat", "dosfstools"}, [2]string{"mcopy", "mtools"}, [2]string{"mtype", "mtools"}, [2]string{"mlabel", "mtools"})
 	root := repoRoot(t)
 	bin := t.TempDir()
 	const start, sectors = 2048, 32 << 11 // a 32 MiB partition at 1 MiB
@@ -44,6 +46,12 @@ func TestPostImage(t *testing.T) {
 			if got != want {
 				t.Errorf("%s in %s:\n%s\nwant:\n%s", name, image, got, want)
 			}
+		}
+	}
+	for _, image := range []string{img + "@@1048576", vfat} {
+		got := mustRun(t, time.Minute, bin, env, "mlabel", "-s", "-i", image, "::")
+		if !strings.Contains(got, "CAMD-BOOT") {
+			t.Errorf("label of %s: %q, want CAMD-BOOT (S05bootfs finds the partition by it)", image, got)
 		}
 	}
 }

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Buildroot post-image script, run after the Raspberry Pi one that writes
 # sdcard.img: puts camd.toml and wpa_supplicant.conf.example on the boot
-# partition, where a person edits them from a PC after flashing. It writes
+# partition, where a person edits them from a PC after flashing, and labels
+# it CAMD-BOOT (S05bootfs finds it by that label; a PC shows it). It writes
 # into the image's first partition with mtools (host-mtools), so it works
 # whatever genimage configuration made the image.
 set -eu
@@ -17,10 +18,14 @@ fi
 # (od reads them in the host's byte order; build hosts are little endian).
 start=$(od -An -tu4 -j454 -N4 "$img" | tr -d ' ')
 offset=$((start * 512))
-for f in camd.toml wpa_supplicant.conf.example; do
-	mcopy -o -i "$img@@$offset" "$board_dir/boot/$f" "::$f"
-	if [ -f "$BINARIES_DIR/boot.vfat" ]; then
-		mcopy -o -i "$BINARIES_DIR/boot.vfat" "$board_dir/boot/$f" "::$f"
+label="CAMD-BOOT"
+for fs in "$img@@$offset" "$BINARIES_DIR/boot.vfat"; do
+	if [ "$fs" = "$BINARIES_DIR/boot.vfat" ] && [ ! -f "$fs" ]; then
+		continue
 	fi
+	for f in camd.toml wpa_supplicant.conf.example; do
+		mcopy -o -i "$fs" "$board_dir/boot/$f" "::$f"
+	done
+	mlabel -i "$fs" "::$label"
 done
-echo "camd post-image: added camd.toml and wpa_supplicant.conf.example to the boot partition"
+echo "camd post-image: added camd.toml and wpa_supplicant.conf.example to the boot partition, labelled $label"
