@@ -1,6 +1,7 @@
 package vmtest
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -23,6 +24,22 @@ type vmCase struct {
 	// Record is added to Args when VMTEST_RECORDS asks for the programs'
 	// V4L2 exchanges.
 	Record []string
+	// Setup, when set, makes on the host what the case adds to the VM:
+	// files in the root file system and disks. An error fails the case
+	// as one that does not build.
+	Setup func(ctx context.Context, s setupEnv) (*caseSetup, error)
+}
+
+// setupEnv is what a case's Setup gets: the module root, the VM's
+// architecture and a scratch directory that lives as long as the run.
+type setupEnv struct {
+	Root, Arch, Dir string
+}
+
+// caseSetup is what a case adds to the VM beyond its program.
+type caseSetup struct {
+	Root  map[string]rootFile // absolute path in the VM → file
+	Disks []string            // raw images on the host, attached read-only in order
 }
 
 // Bin is the program's name in the VM's /bin.

@@ -6,9 +6,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -126,6 +128,16 @@ type image struct {
 	Init     string            // the /init script
 	Binaries map[string]string // /bin name → host path
 	Files    map[string]string // absolute path in the VM → host path
+	// Root holds what cases add to the root file system (caseSetup),
+	// absolute path → entry; it wins over a base file of the same name.
+	Root map[string]rootFile
+}
+
+// rootFile is a file, or a symlink when Link is set, in the VM's root.
+type rootFile struct {
+	Data []byte
+	Mode uint32 // permission bits
+	Link string
 }
 
 // writeInitramfs packs img into the file out.
@@ -150,7 +162,9 @@ func writeInitramfs(img image, out string) error {
 	add("bin/busybox", 0o755, img.Busybox)
 	c.File("init", 0o755, []byte(img.Init))
 	c.File("etc/modprobe.d/vmtest.conf", 0o644, []byte(modprobeConf()))
-	c.File("etc/passwd", 0o644, []byte("root:x:0:0:root:/tmp:/bin/sh\n"))
+	if _, ok := img.Root["/etc/passwd"]; !ok {
+		c.File("etc/passwd", 0o644, []byte("root:x:0:0:root:/tmp:/bin/sh\n"))
+	}
 	for _, m := range img.Kernel.Modules {
 		add(m, 0o644, filepath.Join(img.Kernel.Dir, m))
 	}
@@ -159,6 +173,13 @@ func writeInitramfs(img image, out string) error {
 	}
 	for name, host := range img.Files {
 		add(name, 0o644, host)
+	}
+	for _, name := range slices.Sorted(maps.Keys(img.Root)) {
+		if f := img.Root[name]; f.Link != "" {
+			c.Symlink(name, f.Link)
+		} else {
+			c.File(name, f.Mode, f.Data)
+		}
 	}
 	if err := c.Close(); err != nil {
 		f.Close()

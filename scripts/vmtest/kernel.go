@@ -44,7 +44,9 @@ func loadKernel(ctx context.Context, a *apt, cache, arch string, logf func(strin
 	if err != nil {
 		return nil, err
 	}
-	dir := filepath.Join(cache, "kernel", arch+"-"+version)
+	// Keyed by the module set too: a bundle made for other vmModules
+	// lacks some (and other checkouts may still use the old one).
+	dir := filepath.Join(cache, "kernel", arch+"-"+version+"-"+moduleSetKey())
 	if b, err := os.ReadFile(filepath.Join(dir, "kernel.json")); err == nil {
 		k := &kernel{Dir: dir}
 		if err := json.Unmarshal(b, k); err == nil {
@@ -149,8 +151,9 @@ func loadKernel(ctx context.Context, a *apt, cache, arch string, logf func(strin
 }
 
 // unpackImage streams the linux-image package: vmlinuz goes to
-// stage/vmlinuz, the media modules are read into memory with their
-// modinfo (they are a few megabytes; only the needed ones are written).
+// stage/vmlinuz, the media, virtio and FAT modules (moduleDirs) are read
+// into memory with their modinfo (a few megabytes; only the needed ones
+// are written).
 func unpackImage(ctx context.Context, deb, release, stage string) (map[string]module, error) {
 	cmd := exec.CommandContext(ctx, "dpkg-deb", "--fsys-tarfile", deb)
 	out, err := cmd.StdoutPipe()
@@ -183,7 +186,7 @@ func unpackImage(ctx context.Context, deb, release, stage string) (map[string]mo
 				return nil, err
 			}
 			sawKernel = true
-		case strings.HasPrefix(name, "lib/modules/"+release+"/kernel/drivers/media/") && strings.HasSuffix(name, ".ko"):
+		case isModule(name, release):
 			data, err := io.ReadAll(tr)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", name, err)
@@ -199,6 +202,13 @@ func unpackImage(ctx context.Context, deb, release, stage string) (map[string]mo
 		return nil, fmt.Errorf("%s: no boot/vmlinuz-%s", filepath.Base(deb), release)
 	}
 	return mods, nil
+}
+
+// isModule reports whether name, a path in the kernel package, is one of
+// moduleDirs' modules.
+func isModule(name, release string) bool {
+	rel, ok := strings.CutPrefix(name, "lib/modules/"+release+"/kernel/")
+	return ok && wantedModule(rel)
 }
 
 // kernelSources extracts from linux-source-6.1 the files built out of

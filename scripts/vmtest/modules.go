@@ -3,6 +3,8 @@ package vmtest
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"os/exec"
@@ -18,6 +20,43 @@ var vmModules = []struct{ Name, Options string }{
 	{"vivid", ""},
 	{"vicodec", ""},
 	{"v4l2loopback", "devices=1 video_nr=40 card_label=camd-loopback max_buffers=4"},
+	// Disks (a case's FAT image on virtio-blk-pci) and the FAT file
+	// system with the code page and character set Debian's kernel
+	// defaults to (FAT_DEFAULT_CODEPAGE 437, IOCHARSET ascii).
+	{"virtio_pci", ""},
+	{"virtio_blk", ""},
+	{"vfat", ""},
+	{"nls_cp437", ""},
+	{"nls_ascii", ""},
+}
+
+// moduleDirs are where unpackImage looks for modules in Debian's kernel
+// package, under lib/modules/<release>/kernel/: a directory (ending in /)
+// or one file.
+var moduleDirs = []string{"drivers/media/", "drivers/virtio/", "drivers/block/virtio_blk.ko", "fs/fat/", "fs/nls/"}
+
+func wantedModule(rel string) bool {
+	if !strings.HasSuffix(rel, ".ko") {
+		return false
+	}
+	for _, d := range moduleDirs {
+		if rel == d || strings.HasSuffix(d, "/") && strings.HasPrefix(rel, d) {
+			return true
+		}
+	}
+	return false
+}
+
+// moduleSetKey names the module set in the kernel cache's directory.
+func moduleSetKey() string {
+	h := sha256.New()
+	for _, m := range vmModules {
+		fmt.Fprintln(h, m.Name)
+	}
+	for _, d := range moduleDirs {
+		fmt.Fprintln(h, d)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:8]
 }
 
 // crossPrefix is the GNU triplet prefix of Debian's cross compilers

@@ -53,15 +53,21 @@ func markKVMBroken(cache, why string) error {
 	return os.WriteFile(kvmMarker(cache), []byte(why+"\n"), 0o644)
 }
 
-// qemuArgs is the command line booting vmlinuz with initrd: no disks, no
-// network devices, the serial console on stdout, and no reboot (a panic
-// or poweroff ends qemu).
-func qemuArgs(arch, vmlinuz, initrd string, kvm bool) (string, []string) {
+// qemuArgs is the command line booting vmlinuz with initrd: no network
+// devices, the serial console on stdout, and no reboot (a panic or
+// poweroff ends qemu). disks are raw images attached read-only as
+// virtio-blk-pci disks in order (/dev/vda, /dev/vdb, ...).
+func qemuArgs(arch, vmlinuz, initrd string, kvm bool, disks []string) (string, []string) {
 	common := []string{
 		"-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
 		"-m", "1024", "-smp", "2",
 		"-chardev", "stdio,id=con,signal=off", "-serial", "chardev:con",
 		"-kernel", vmlinuz, "-initrd", initrd,
+	}
+	for i, d := range disks {
+		id := fmt.Sprintf("disk%d", i)
+		common = append(common, "-drive", "file="+strings.ReplaceAll(d, ",", ",,")+",if=none,format=raw,readonly=on,id="+id,
+			"-device", "virtio-blk-pci,drive="+id)
 	}
 	cmdline := "rdinit=/init panic=-1 loglevel=4"
 	switch arch {
@@ -201,6 +207,7 @@ func (p *consoleParser) marker(now time.Time, f string) {
 // bootOptions say what to boot and how long to wait.
 type bootOptions struct {
 	Arch, Vmlinuz, Initrd string
+	Disks                 []string // raw images, attached read-only
 	KVM                   bool
 	InitWithin            time.Duration // kill qemu if /init has not started by then
 	Timeout               time.Duration // kill qemu after this, whatever happens
@@ -211,7 +218,7 @@ type bootOptions struct {
 func boot(ctx context.Context, o bootOptions, log io.Writer) (*bootResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
-	name, args := qemuArgs(o.Arch, o.Vmlinuz, o.Initrd, o.KVM)
+	name, args := qemuArgs(o.Arch, o.Vmlinuz, o.Initrd, o.KVM, o.Disks)
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.WaitDelay = 5 * time.Second
 	out, err := cmd.StdoutPipe()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -115,13 +116,14 @@ func runArch(ctx context.Context, t *testing.T, root, cache, arch string, k *ker
 		}
 		return false
 	})
+	rootFiles, disks := setupCases(ctx, root, arch, dir, &run, &unbuilt, buildErrs)
 	files := map[string]string{}
 	for _, c := range run {
 		for vmPath, rel := range c.Files {
 			files[vmPath] = filepath.Join(root, rel)
 		}
 	}
-	img := image{Kernel: k, Busybox: busybox, Init: initScript(arch, run), Binaries: bins, Files: files}
+	img := image{Kernel: k, Busybox: busybox, Init: initScript(arch, run), Binaries: bins, Files: files, Root: rootFiles}
 	initrd := filepath.Join(dir, "initramfs-"+arch+".cpio.gz")
 	if err := writeInitramfs(img, initrd); err != nil {
 		t.Fatal(err)
@@ -134,7 +136,7 @@ func runArch(ctx context.Context, t *testing.T, root, cache, arch string, k *ker
 		limit += c.timeout()
 	}
 	var console bytes.Buffer
-	o := bootOptions{Arch: arch, Vmlinuz: k.Vmlinuz(), Initrd: initrd, KVM: kvmUsable(cache, arch), Timeout: limit}
+	o := bootOptions{Arch: arch, Vmlinuz: k.Vmlinuz(), Initrd: initrd, Disks: disks, KVM: kvmUsable(cache, arch), Timeout: limit}
 	res, bootErr := bootWithFallback(ctx, t, cache, &o, &console)
 	if keep := os.Getenv("VMTEST_KEEP"); keep != "" {
 		keepFiles(t, keep, arch, initrd, img.Init, console.Bytes())
@@ -188,6 +190,35 @@ func runArch(ctx context.Context, t *testing.T, root, cache, arch string, k *ker
 	if failed {
 		t.Errorf("%s: VM run failed (init exit %d); console:\n%s", arch, resExit(res), tail(console.String(), 200))
 	}
+}
+
+// setupCases runs the Setup of every case in run; a case whose Setup
+// fails moves to unbuilt with its error. It returns what the cases add to
+// the root file system and the disks to attach.
+func setupCases(ctx context.Context, root, arch, dir string, run, unbuilt *[]vmCase, errs map[string]error) (map[string]rootFile, []string) {
+	files := map[string]rootFile{}
+	var disks []string
+	*run = slices.DeleteFunc(*run, func(c vmCase) bool {
+		if c.Setup == nil {
+			return false
+		}
+		caseDir := filepath.Join(dir, "setup-"+c.Name)
+		if err := os.MkdirAll(caseDir, 0o755); err != nil {
+			errs[c.Pkg] = err
+			*unbuilt = append(*unbuilt, c)
+			return true
+		}
+		s, err := c.Setup(ctx, setupEnv{Root: root, Arch: arch, Dir: caseDir})
+		if err != nil {
+			errs[c.Pkg] = fmt.Errorf("setup of %s: %w", c.Name, err)
+			*unbuilt = append(*unbuilt, c)
+			return true
+		}
+		maps.Copy(files, s.Root)
+		disks = append(disks, s.Disks...)
+		return false
+	})
+	return files, disks
 }
 
 // bootWithFallback boots under KVM when o asks for it and falls back to
