@@ -63,6 +63,7 @@ func defaultCases() []vmCase {
 			Needs: []string{"./cmd/camd"}, Files: testStream},
 		{Name: "camd-v4l2", Pkg: "./scripts/vmtest/camdcheck", Timeout: 120 * time.Second,
 			Needs: []string{"./cmd/camd"}, Files: testStream},
+		boardCase(), // board.go
 	}
 }
 
