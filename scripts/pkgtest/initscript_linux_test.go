@@ -19,8 +19,10 @@ import (
 // way BusyBox init's rcS does, with camd.toml on a stand-in boot
 // partition: camd comes up and serves /healthz; after kill -9 the
 // supervisor restarts it after 1 s, and after a second quick death after
-// 2 s; stop ends camd gracefully and the supervisor with it. As root,
-// camd runs as user nobody, as it runs as user camd on the image.
+// 2 s; stop ends camd gracefully and the supervisor with it. Then a
+// camd.toml with a typo: the log names the problem and camd runs with the
+// fallback config. As root, camd runs as user nobody, as it runs as user
+// camd on the image.
 func TestInitScript(t *testing.T) {
 	needTools(t, [2]string{"busybox", "busybox-static"})
 	root := repoRoot(t)
@@ -66,16 +68,18 @@ udp_port = 0
 `, port, filepath.Join(root, "capture", "testdata", "testsrc-320x240.h264")))
 	logFile := filepath.Join(dir, "camd.log")
 	runDir := filepath.Join(dir, "run")
+	fallback := filepath.Join(dir, "fallback.toml")
 	defaults := filepath.Join(dir, "defaults")
 	writeFile(t, defaults, fmt.Sprintf(`PIDFILE=%q
 CAMD_BIN=%q
 CAMD_USER=%q
 CAMD_BOOT_DIR=%q
+CAMD_FALLBACK_CONFIG=%q
 CAMD_RUN_DIR=%q
 CAMD_LOG=%q
 CAMD_BACKOFF_MAX=4
 CAMD_STOP_TIMEOUT=10
-`, filepath.Join(dir, "supervisor.pid"), camd, user, boot, runDir, logFile))
+`, filepath.Join(dir, "supervisor.pid"), camd, user, boot, fallback, runDir, logFile))
 
 	script := filepath.Join(root, "buildroot", "package", "camd", "S90camd")
 	var scriptEnv []string
@@ -164,6 +168,33 @@ CAMD_STOP_TIMEOUT=10
 		if !strings.Contains(log, want) {
 			t.Errorf("the log lacks %q:\n%s", want, log)
 		}
+	}
+
+	// A typo made on a PC: camd check-config rejects the file, S90camd
+	// logs why and runs camd with the fallback (the image's own config).
+	config := filepath.Join(boot, "camd.toml")
+	good := readText(config)
+	writeFile(t, fallback, good)
+	writeFile(t, config, "lisen = \":1\"\n"+good)
+	if err := os.Truncate(logFile, 0); err != nil {
+		t.Fatal(err)
+	}
+	if out := initd("start"); !strings.Contains(out, "OK") {
+		t.Fatalf("S90camd start printed %q", out)
+	}
+	waitHealthy(t, url, 15*time.Second)
+	log = readText(logFile)
+	for _, want := range []string{
+		"S90camd: ERROR: " + config + " is not valid; camd starts with " + fallback + " instead",
+		"S90camd:   " + config + ":1: lisen: unknown key",
+		"S90camd: starting " + camd + " -config " + fallback,
+	} {
+		if !strings.Contains(log, want) {
+			t.Errorf("with a typo in camd.toml, the log lacks %q:\n%s", want, log)
+		}
+	}
+	if out := initd("stop"); !strings.Contains(out, "OK") {
+		t.Fatalf("S90camd stop printed %q", out)
 	}
 }
 
