@@ -157,7 +157,7 @@ func (c *check) boot(ctx context.Context) bool {
 	}
 	c.pass("rcS", "ran S01syslogd, S05bootfs, S41wpa_supplicant, S90camd in %s", took)
 
-	dev, opts, ok := mountOf("/boot")
+	dev, _, opts, ok := mountOf("/boot")
 	switch {
 	case !ok:
 		c.fail("bootfs", "/boot is not mounted")
@@ -189,13 +189,17 @@ func (c *check) serving(ctx context.Context, step, config string) bool {
 	pid := readPid(camdPidFile)
 	uid, _ := lookupID("/etc/passwd", "camd", 2)
 	gotUID, cmdline := processInfo(pid)
+	cwd, _ := os.Readlink(fmt.Sprintf("/proc/%d/cwd", pid))
+	_, runType, _, _ := mountOf("/run")
 	switch {
+	case cwd != "/run/camd" || runType != "tmpfs":
+		c.fail("process"+step, "camd (pid %d) works in %q on /run of type %q, want /run/camd on tmpfs", pid, cwd, runType)
 	case gotUID != uid:
 		c.fail("process"+step, "camd (pid %d) runs as uid %d, want %d (user camd)", pid, gotUID, uid)
 	case !strings.Contains(cmdline, "-config "+config):
 		c.fail("process"+step, "camd runs as %q, want -config %s", cmdline, config)
 	default:
-		c.pass("process"+step, "camd pid %d, user camd (uid %d), %q; supervisor pid %d", pid, uid, cmdline, readPid(supervisorPidFile))
+		c.pass("process"+step, "camd pid %d, user camd (uid %d), %q in /run/camd (tmpfs); supervisor pid %d", pid, uid, cmdline, readPid(supervisorPidFile))
 	}
 	return c.view(ctx, "whep"+step, c.width, c.height, c.units)
 }
@@ -283,7 +287,7 @@ func (c *check) shutdown(ctx context.Context) {
 	out, err := runInit(ctx, 90*time.Second, nil, initd+"rcK")
 	printIndented("rcK", out)
 	log := readText(messages)
-	_, _, mounted := mountOf("/boot")
+	_, _, _, mounted := mountOf("/boot")
 	switch {
 	case err != nil:
 		c.fail("rcK", "%v", err)
@@ -425,15 +429,15 @@ func printIndented(prefix, out string) {
 	}
 }
 
-// mountOf returns the device and options of the mount at dir.
-func mountOf(dir string) (dev, opts string, ok bool) {
+// mountOf returns the device, type and options of the mount at dir.
+func mountOf(dir string) (dev, fstype, opts string, ok bool) {
 	for _, l := range strings.Split(readText("/proc/mounts"), "\n") {
 		f := strings.Fields(l)
 		if len(f) >= 4 && f[1] == dir {
-			return f[0], f[3], true
+			return f[0], f[2], f[3], true
 		}
 	}
-	return "", "", false
+	return "", "", "", false
 }
 
 // lookupID returns field (2: uid or gid) of name in a passwd or group file.
