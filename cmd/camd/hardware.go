@@ -49,7 +49,7 @@ func newHardware(ctx context.Context, cfg *config.Config, log *slog.Logger) (*ha
 		// Only a viewer that carried the token is attached at all (see
 		// stream.Options.Auth); this holds even if that changes.
 		Authorize: func(_ string, authenticated bool) bool { return authenticated },
-		Logger:      log.With("component", "control"),
+		Logger:    log.With("component", "control"),
 	}
 	if cfg.Drone.Enabled {
 		dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
