@@ -99,6 +99,11 @@ func (c *Camd) Get(ctx context.Context, path string) (*http.Response, error) {
 	return c.Request(ctx, http.MethodGet, path, "", nil)
 }
 
+// TestToken is the access token that tests which start camd themselves
+// (network namespaces, VMs) give it with auth.token, so the viewers they
+// start know it. It is public: never use it outside tests.
+const TestToken = "camd-test-token-0123456789abcdef"
+
 // Options say how to start camd; see StartWith.
 type Options struct {
 	// Addr is the listen address; empty picks a free loopback port.
