@@ -91,6 +91,20 @@ func loadAccess(cfg *config.Config, env func(string) string) (access, error) {
 	return access{token: tok, from: path, created: created}, nil
 }
 
+// existingToken is the token camd would use, if there is one and this
+// process may read it; it never makes one.
+func existingToken(cfg *config.Config) string {
+	if cfg.Auth.Token != "" {
+		return cfg.Auth.Token
+	}
+	dir, err := stateDir(cfg, os.Getenv)
+	if err != nil {
+		return ""
+	}
+	tok, _ := auth.Load(dir)
+	return tok
+}
+
 // chownLikeDir gives a file that root made in a service's directory to the
 // directory's owner, so `sudo camd token` on a fresh install makes a token
 // the camd service can read.

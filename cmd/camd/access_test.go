@@ -341,3 +341,25 @@ func TestStateDir(t *testing.T) {
 		t.Errorf("state_dir: %q, want it to win", d)
 	}
 }
+
+// TestSelftestSeesRunningCamdBehindAuth: selftest tells a running camd
+// from a foreign program on its port, with the token or without.
+func TestSelftestSeesRunningCamdBehindAuth(t *testing.T) {
+	cfg := testConfig(t, map[string]string{"name": "porch"})
+	addr, _ := startRun(t, cfg)
+	tok := waitToken(t, cfg.StateDir)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, _, running := checkListen(addr, tok)
+		if running == "porch (camd dev)" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("with the token: running %q, want porch (camd dev)", running)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if res, _, running := checkListen(addr, ""); running == "" || res.level != levelInfo {
+		t.Errorf("without the token: %v %q, want it recognised as a camd", res, running)
+	}
+}

@@ -77,7 +77,7 @@ func selftest(args []string, stdout, stderr io.Writer) int {
 	r.add(checkEncoders(f)...)
 	r.add(checkSerial(f)...)
 
-	httpRes, port, running := checkListen(cfg.Listen)
+	httpRes, port, running := checkListen(cfg.Listen, existingToken(cfg))
 	r.add(httpRes)
 	r.add(checkUDP(cfg.WebRTC.UDPPort, running))
 	if running != "" && cfg.Source.Kind != "pattern" && cfg.Source.Kind != "file" {
@@ -140,7 +140,7 @@ func (r *report) summary() int {
 
 // checkListen checks that camd can listen on addr, and returns the port
 // and, when a camd already serves there, its name and version.
-func checkListen(addr string) (res result, port int, running string) {
+func checkListen(addr, token string) (res result, port int, running string) {
 	ln, err := net.Listen("tcp", addr)
 	if err == nil {
 		port = ln.Addr().(*net.TCPAddr).Port
@@ -152,7 +152,7 @@ func checkListen(addr string) (res result, port int, running string) {
 	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
 		host = "127.0.0.1"
 	}
-	if st, ok := camdStatus("http://" + net.JoinHostPort(host, p) + "/api/status"); ok {
+	if st, ok := camdStatus("http://"+net.JoinHostPort(host, p)+"/api/status", token); ok {
 		running = fmt.Sprintf("%s (camd %s)", st.Name, st.Version)
 		return result{level: levelInfo, what: "http", detail: "a camd already serves on " + addr + ": " + running + ", most likely the service"}, port, running
 	}
@@ -160,18 +160,26 @@ func checkListen(addr string) (res result, port int, running string) {
 		fix: "another program has the port (`ss -ltnp` shows which): stop it, or set listen = \":8081\" in the config"}, port, ""
 }
 
-// camdStatus asks a running camd for its status.
-func camdStatus(url string) (stream.Status, bool) {
+// camdStatus asks a running camd for its status, with its token when this
+// process can read it.
+func camdStatus(url, token string) (stream.Status, bool) {
 	var st stream.Status
 	c := http.Client{Timeout: 2 * time.Second}
-	resp, err := c.Get(url)
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		return st, false
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := c.Do(req)
 	if err != nil {
 		return st, false
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode == http.StatusUnauthorized && strings.Contains(resp.Header.Get("WWW-Authenticate"), `realm="camd"`) {
 		// A camd that wants its token: it is camd all the same.
-		st.Name, st.Version = "camd", "unknown: it needs the token to say more"
+		st.Name, st.Version = "a camd", "? (its token is not readable here)"
 		return st, true
 	}
 	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&st) != nil {

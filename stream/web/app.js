@@ -66,8 +66,10 @@
   // that the polls do not count as more wrong guesses, and so that the next
   // link opened here starts clean.
   function forgetToken() {
+    const had = token !== null;
     token = null;
     try { localStorage.removeItem(TOKEN_KEY); } catch (err) { /* storage disabled */ }
+    return had;
   }
 
   const camd = {
@@ -135,8 +137,9 @@
         method: "POST", headers: headers({ "Content-Type": "application/sdp" }), body: offer,
       });
       if (res.status === 401 || res.status === 403) {
-        forgetToken();
-        throw new Error(UNAUTHORIZED);
+        // A stale token: try once without it, which plays where anyone may
+        // watch (auth.view = "open") and otherwise ends in the message.
+        throw new Error(forgetToken() ? "the access link is no longer valid" : UNAUTHORIZED);
       }
       if (res.status !== 201) throw new Error(`WHEP answered ${res.status}`);
       const loc = res.headers.get("Location");
