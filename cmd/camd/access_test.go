@@ -363,3 +363,25 @@ func TestSelftestSeesRunningCamdBehindAuth(t *testing.T) {
 		t.Errorf("without the token: %v %q, want it recognised as a camd", res, running)
 	}
 }
+
+// TestCheckConfigAuth: check-config says who may watch and steer and never
+// prints a configured token.
+func TestCheckConfigAuth(t *testing.T) {
+	const tok = "fleet-token-0123456789abcdefghij"
+	path := filepath.Join(t.TempDir(), "camd.toml")
+	if err := os.WriteFile(path, []byte("[auth]\nview = \"open\"\ntoken = \""+tok+"\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	if code := realMain([]string{"check-config", path}, &out, &errb); code != 0 {
+		t.Fatalf("check-config: exit %d: %s", code, errb.String())
+	}
+	if strings.Contains(out.String(), tok) {
+		t.Errorf("check-config printed the token:\n%s", out.String())
+	}
+	for _, want := range []string{"# auth: anyone may watch; steering needs the access token (from auth.token)", `token = "(set; hidden)"`, `view = "open"`} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("check-config output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
