@@ -1,6 +1,7 @@
 package atomicfile
 
 import (
+	"bufio"
 	"bytes"
 	"fmt"
 	"os"
@@ -39,6 +40,9 @@ func TestMain(m *testing.M) {
 				fmt.Fprintln(os.Stderr, err)
 				os.Exit(3)
 			}
+			if n == 1 {
+				fmt.Println("writing") // the parent's cue
+			}
 		}
 	}
 	os.Exit(m.Run())
@@ -59,14 +63,22 @@ func TestKillWhileWriting(t *testing.T) {
 		cmd.Env = append(os.Environ(), "ATOMICFILE_TEST_WRITER="+path)
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		// Between 0 and ~30 ms of writing: some kills land before the
-		// first write, most in the middle of one.
+		// Once the writer is under way (however slowly the machine
+		// started it), kill it after 0 to ~30 ms: in the middle of a
+		// write, almost always.
+		if _, err := bufio.NewReader(out).ReadString('\n'); err != nil {
+			t.Fatalf("the writer never got going: %v: %s", err, stderr.Bytes())
+		}
 		time.Sleep(time.Duration(i%8) * 4 * time.Millisecond)
 		_ = cmd.Process.Kill()
-		err := cmd.Wait()
+		err = cmd.Wait()
 		if stderr.Len() > 0 {
 			t.Fatalf("writer failed: %v: %s", err, stderr.Bytes())
 		}
