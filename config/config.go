@@ -15,6 +15,10 @@ type Config struct {
 	Listen string `toml:"listen"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `toml:"log_level"`
+	// StateDir is where camd keeps what it makes itself (the access
+	// token). Empty picks one: /var/lib/camd when camd may write there,
+	// else $XDG_STATE_HOME/camd, else ~/.local/state/camd.
+	StateDir string `toml:"state_dir"`
 
 	Source  Source  `toml:"source"`
 	Encoder Encoder `toml:"encoder"`
@@ -23,6 +27,8 @@ type Config struct {
 	Serial  Serial  `toml:"serial"`
 	Drone   Drone   `toml:"drone"`
 	Control Control `toml:"control"`
+	Auth    Auth    `toml:"auth"`
+	TLS     TLS     `toml:"tls"`
 
 	// from records where each key set after Default came from, so that
 	// Validate can point at the line that needs fixing.
@@ -149,6 +155,26 @@ type Control struct {
 	LeaseIdle Duration `toml:"lease_idle"`
 }
 
+// Auth is the [auth] section: who may watch and who may steer.
+type Auth struct {
+	// View is "token" (watching needs the access token) or "open"
+	// (anyone who reaches the port may watch). Control always needs the
+	// token.
+	View string `toml:"view"`
+	// Token, when set, is the access token instead of the one camd makes
+	// and keeps in StateDir: the same token for a fleet of cameras. At
+	// least 22 URL-safe characters (128 bits).
+	Token string `toml:"token"`
+}
+
+// TLS is the [tls] section: HTTPS with a certificate of your own.
+type TLS struct {
+	// Cert and Key are PEM files; set both to serve HTTPS, neither for
+	// plain HTTP.
+	Cert string `toml:"cert"`
+	Key  string `toml:"key"`
+}
+
 // origin is where a value came from.
 type origin struct {
 	source string // file path, "env CAMD_X" or "flag"
@@ -197,6 +223,7 @@ func Default() *Config {
 			BatteryCritical:   10,
 		},
 		Control: Control{LeaseIdle: Duration(60 * time.Second)},
+		Auth:    Auth{View: "token"},
 	}
 }
 
@@ -212,6 +239,7 @@ var fields = []field{
 	{"name", func(c *Config) any { return &c.Name }},
 	{"listen", func(c *Config) any { return &c.Listen }},
 	{"log_level", func(c *Config) any { return &c.LogLevel }},
+	{"state_dir", func(c *Config) any { return &c.StateDir }},
 
 	{"source.kind", func(c *Config) any { return &c.Source.Kind }},
 	{"source.device", func(c *Config) any { return &c.Source.Device }},
@@ -257,6 +285,12 @@ var fields = []field{
 	{"drone.battery_critical", func(c *Config) any { return &c.Drone.BatteryCritical }},
 
 	{"control.lease_idle", func(c *Config) any { return &c.Control.LeaseIdle }},
+
+	{"auth.view", func(c *Config) any { return &c.Auth.View }},
+	{"auth.token", func(c *Config) any { return &c.Auth.Token }},
+
+	{"tls.cert", func(c *Config) any { return &c.TLS.Cert }},
+	{"tls.key", func(c *Config) any { return &c.TLS.Key }},
 }
 
 // Keys returns every dotted key, in file order.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -36,6 +37,7 @@ var (
 	SourceKinds  = []string{"auto", "pattern", "file", "v4l2", "exec", "tello"}
 	SerialModes  = []string{"lines", "raw"}
 	EncoderKinds = []string{"auto", "openh264", "v4l2m2m", "passthrough"}
+	AuthViews    = []string{"token", "open"}
 )
 
 // Validate checks ranges and consistency and returns every problem as
@@ -127,7 +129,37 @@ func (c *Config) Validate() error {
 		v.add("webrtc.keyframe_min_interval", fmt.Sprintf("must be between 0s and %v, got %v", MaxKeyframeInterval, w.KeyframeMinInterval))
 	}
 	c.validateControl(&v)
+	c.validateAuth(&v)
 	return v.errs.err()
+}
+
+// MinTokenLen is the shortest auth.token accepted: 22 base64url
+// characters carry 128 bits.
+const MinTokenLen = 22
+
+func (c *Config) validateAuth(v *validator) {
+	v.oneOf("auth.view", c.Auth.View, AuthViews)
+	// The token goes into a URL fragment and an HTTP header. The messages
+	// never repeat it: they end up in logs.
+	if t := c.Auth.Token; t != "" {
+		if len(t) < MinTokenLen {
+			v.add("auth.token", fmt.Sprintf("must be at least %d characters (128 bits), got %d; `camd token -new` prints a good one", MinTokenLen, len(t)))
+		} else if strings.IndexFunc(t, func(r rune) bool {
+			return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_.~", r))
+		}) >= 0 {
+			v.add("auth.token", "may hold only A-Z, a-z, 0-9, '-', '_', '.' and '~'")
+		}
+	}
+	if (c.TLS.Cert == "") != (c.TLS.Key == "") {
+		key, other := "tls.key", "tls.cert"
+		if c.TLS.Cert == "" {
+			key, other = other, key
+		}
+		v.add(key, "must be set together with "+other+" (both for HTTPS, neither for HTTP)", other)
+	}
+	if c.StateDir != "" && !filepath.IsAbs(c.StateDir) {
+		v.add("state_dir", fmt.Sprintf("must be an absolute path, got %q", c.StateDir))
+	}
 }
 
 func (c *Config) validateControl(v *validator) {

@@ -107,15 +107,16 @@ for arch in "${arches[@]}"; do
 	esac
 	bin="$build/camd"
 	ldflags="-s -w -X main.version=$version"
+	# nethttpomithttp2: camd serves HTTP/1.1; see TAGS in the Makefile.
 	if [[ $cgo_arches == *" $arch "* ]]; then
 		read -r cc cxx <<<"$(cxx_for "$arch")"
 		command -v "$cxx" >/dev/null || die "$cxx is missing: install it, or build $arch without the software encoder (CAMD_DEB_CGO_ARCHES=)"
 		CGO_ENABLED=1 CC=$cc CXX=$cxx GOOS=linux GOARCH=$goarch \
-			"$GO" build -trimpath -tags netgo,osusergo \
+			"$GO" build -trimpath -tags netgo,osusergo,nethttpomithttp2 \
 			-ldflags "$ldflags -linkmode external -extldflags -static" -o "$bin" ./cmd/camd
 	else
 		CGO_ENABLED=0 GOOS=linux GOARCH=$goarch GOARM=$goarm \
-			"$GO" build -trimpath -ldflags "$ldflags" -o "$bin" ./cmd/camd
+			"$GO" build -trimpath -tags nethttpomithttp2 -ldflags "$ldflags" -o "$bin" ./cmd/camd
 	fi
 	CAMD_ARCH=$arch "$GO" run "$NFPM" package \
 		--config packaging/nfpm.yaml --packager deb --target "$dist/" >/dev/null

@@ -18,6 +18,7 @@ import (
 	"github.com/pion/transport/v5"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/camd-project/camd/stream/auth"
 	"github.com/camd-project/camd/stream/web"
 )
 
@@ -43,9 +44,16 @@ type Options struct {
 	// Peers lists other cameras found on the LAN, for /api/peers; nil
 	// serves an empty list.
 	Peers func() any
-	// Control, when set, gives every viewer the control DataChannels
-	// (docs/control.md); *control.Router is one.
+	// Control, when set, gives every viewer that carried the token the
+	// control DataChannels (docs/control.md); *control.Router is one.
 	Control Controller
+	// Auth guards the endpoints (nil: everything open, for tests and
+	// embedders). The page's files, /healthz and OPTIONS are always open;
+	// WHEP and /api/* need auth.View; /metrics needs auth.Control. A
+	// WHEP session made with the token can be changed (PATCH, DELETE)
+	// only with the token, and only a session made with the token gets the
+	// control channels.
+	Auth *auth.Guard
 	// GatherTimeout caps the wait for ICE candidates before answering
 	// (default 2 s; host candidates take milliseconds).
 	GatherTimeout time.Duration
@@ -109,6 +117,9 @@ func NewServer(hub *Hub, opts Options) (*Server, error) {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.Auth == nil {
+		opts.Auth = auth.New(auth.Options{})
 	}
 	s := &Server{hub: hub, opts: opts, log: opts.Logger, sessions: make(map[string]*session)}
 	s.rc = newRateControl(opts.Bitrate, opts.Policy, s.sessionList, opts.Logger)
@@ -174,20 +185,28 @@ func (s *Server) sessionList() []*session {
 
 func (s *Server) setRoutes() {
 	m := http.NewServeMux()
-	m.HandleFunc("POST /whep", s.whepPost)
-	m.HandleFunc("OPTIONS /whep", s.whepOptions)
-	m.HandleFunc("PATCH /whep/{id}", s.whepPatch)
-	m.HandleFunc("DELETE /whep/{id}", s.whepDelete)
+	g := s.opts.Auth
+	// view and control guard a handler; WHEP refusals carry CORS headers,
+	// so a player on another origin can read them.
+	view := func(h http.HandlerFunc) http.Handler { return g.Wrap(auth.View, h) }
+	whep := func(h http.HandlerFunc) http.Handler {
+		inner := g.Wrap(auth.View, h)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.cors(w); inner.ServeHTTP(w, r) })
+	}
+	m.Handle("POST /whep", whep(s.whepPost))
+	m.HandleFunc("OPTIONS /whep", s.whepOptions) // preflights carry no credentials
+	m.Handle("PATCH /whep/{id}", whep(s.whepPatch))
+	m.Handle("DELETE /whep/{id}", whep(s.whepDelete))
 	m.HandleFunc("OPTIONS /whep/{id}", s.whepOptions)
 	m.HandleFunc("GET /whep", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Allow", "POST, OPTIONS")
 		httpError(w, http.StatusMethodNotAllowed, "WHEP endpoint: POST an SDP offer")
 	})
-	m.HandleFunc("GET /api/time", s.apiTime)
-	m.HandleFunc("GET /api/status", s.apiStatus)
-	m.HandleFunc("GET /healthz", s.healthz)
-	m.HandleFunc("GET /metrics", s.metrics)
-	m.HandleFunc("GET /api/peers", s.apiPeers)
+	m.Handle("GET /api/time", view(s.apiTime))
+	m.Handle("GET /api/status", view(s.apiStatus))
+	m.HandleFunc("GET /healthz", s.healthz) // for supervisors: says only whether video flows
+	m.Handle("GET /metrics", g.Wrap(auth.Control, http.HandlerFunc(s.metrics)))
+	m.Handle("GET /api/peers", view(s.apiPeers))
 	static, err := fs.Sub(web.FS, ".")
 	if err != nil {
 		panic(err) // embedded at build time: cannot fail
@@ -277,7 +296,7 @@ func newID() string {
 	return hex.EncodeToString(b[:])
 }
 
-func (s *Server) newSession(offer, remote string) (*session, string, error) {
+func (s *Server) newSession(offer, remote string, authenticated bool) (*session, string, error) {
 	id := newID()
 	// Reserve the slot first, so concurrent POSTs cannot exceed the cap.
 	s.mu.Lock()
@@ -295,6 +314,7 @@ func (s *Server) newSession(offer, remote string) (*session, string, error) {
 	sess, answer, err := newSession(s.api, s.hub, s.log, offer, sessionOptions{
 		id:             id,
 		remote:         remote,
+		authenticated:  authenticated,
 		config:         webrtc.Configuration{ICEServers: s.opts.ICEServers},
 		gatherTimeout:  s.opts.GatherTimeout,
 		connectTimeout: s.opts.ConnectTimeout,

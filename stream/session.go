@@ -17,13 +17,16 @@ type session struct {
 	etag    string
 	created time.Time
 	remote  string // HTTP client address, for logs and status
-	pc      *webrtc.PeerConnection
-	track   *viewerTrack
-	sender  *webrtc.RTPSender
-	hub     *Hub
-	log     *slog.Logger
-	onClose func(*session)
-	detach  func() // control channels; nil without control
+	// authenticated: the viewer carried the token; only then does it get
+	// the control channels, and only with the token may it be changed.
+	authenticated bool
+	pc            *webrtc.PeerConnection
+	track         *viewerTrack
+	sender        *webrtc.RTPSender
+	hub           *Hub
+	log           *slog.Logger
+	onClose       func(*session)
+	detach        func() // control channels; nil without control
 
 	mu        sync.Mutex
 	sub       *Subscriber
@@ -52,6 +55,7 @@ type session struct {
 
 type sessionOptions struct {
 	id, remote     string
+	authenticated  bool
 	config         webrtc.Configuration
 	gatherTimeout  time.Duration
 	connectTimeout time.Duration
@@ -74,12 +78,14 @@ func newSession(api *webrtc.API, hub *Hub, log *slog.Logger, offer string, o ses
 		created: time.Now(),
 		remote:  o.remote,
 		pc:      pc,
-		track:   newViewerTrack(o.id),
-		hub:     hub,
-		log:     log.With("viewer", o.id, "remote", o.remote),
-		onClose: onClose,
-		done:    make(chan struct{}),
-		bwe:     bwe,
+
+		authenticated: o.authenticated,
+		track:         newViewerTrack(o.id),
+		hub:           hub,
+		log:           log.With("viewer", o.id, "remote", o.remote),
+		onClose:       onClose,
+		done:          make(chan struct{}),
+		bwe:           bwe,
 
 		targetFn:      o.target,
 		gatherTimeout: o.gatherTimeout,
@@ -101,10 +107,18 @@ func newSession(api *webrtc.API, hub *Hub, log *slog.Logger, offer string, o ses
 		s.rx.ssrc = uint32(ps.Encodings[0].SSRC)
 	}
 	pc.OnConnectionStateChange(s.onState)
-	if o.control != nil {
-		// Negotiated channels exist on both sides before the offer is
-		// applied; a WHEP player that made none simply gets video only.
-		if s.detach, err = o.control.AttachPeer(pc, o.id, false); err != nil {
+	switch {
+	case !o.authenticated:
+		// A viewer without the token (auth.view = "open") watches only:
+		// camd closes whatever channels it opens, and the page hides its
+		// controls when they close.
+		pc.OnDataChannel(func(dc *webrtc.DataChannel) {
+			dc.OnOpen(func() { _ = dc.Close() })
+		})
+	case o.control != nil:
+		// The page opens its channels in-band with the offer; a WHEP
+		// player that opens none simply gets video only.
+		if s.detach, err = o.control.AttachPeer(pc, o.id, true); err != nil {
 			return fail(fmt.Errorf("control channels: %w", err))
 		}
 	}

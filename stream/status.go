@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"slices"
 	"sort"
+
+	"github.com/camd-project/camd/stream/auth"
 )
 
 // Status is the JSON of /api/status.
@@ -77,6 +79,14 @@ func (s *Server) Status() Status {
 	return st
 }
 
-func (s *Server) apiStatus(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, s.Status())
+// apiStatus serves Status. A request without the token (auth.view =
+// "open") sees the viewers without their addresses.
+func (s *Server) apiStatus(w http.ResponseWriter, r *http.Request) {
+	st := s.Status()
+	if !auth.Authenticated(r.Context()) {
+		for i := range st.Sessions {
+			st.Sessions[i].Remote = ""
+		}
+	}
+	writeJSON(w, st)
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/pion/sdp/v3"
+
+	"github.com/camd-project/camd/stream/auth"
 )
 
 // WHEP (draft-ietf-wish-whep, which reuses WHIP's RFC 9725 resource model):
@@ -139,7 +141,7 @@ func (s *Server) whepPost(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusServiceUnavailable, "viewer limit reached (%d)", s.opts.MaxViewers)
 		return
 	}
-	sess, answer, err := s.newSession(string(body), r.RemoteAddr)
+	sess, answer, err := s.newSession(string(body), r.RemoteAddr, auth.Authenticated(r.Context()))
 	if err != nil {
 		if errors.Is(err, errBadOffer) {
 			httpError(w, http.StatusBadRequest, "%v", err)
@@ -164,11 +166,27 @@ func (s *Server) whepPost(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.WriteString(w, answer)
 }
 
+// ownSession finds the session of a PATCH or DELETE. The id in the URL is
+// unguessable (96 random bits) and known only to the viewer that made the
+// session; a session made with the token also needs the token, so that in
+// open view mode a tokenless request cannot touch it even with its id.
+func (s *Server) ownSession(w http.ResponseWriter, r *http.Request) *session {
+	sess := s.session(r.PathValue("id"))
+	switch {
+	case sess == nil:
+		httpError(w, http.StatusNotFound, "no such WHEP session")
+		return nil
+	case sess.authenticated && !auth.Authenticated(r.Context()):
+		auth.Refuse(w, auth.Verdict{Status: http.StatusUnauthorized, Reason: "this session was made with the access token: " + auth.Hint})
+		return nil
+	}
+	return sess
+}
+
 func (s *Server) whepPatch(w http.ResponseWriter, r *http.Request) {
 	s.cors(w)
-	sess := s.session(r.PathValue("id"))
+	sess := s.ownSession(w, r)
 	if sess == nil {
-		httpError(w, http.StatusNotFound, "no such WHEP session")
 		return
 	}
 	if m := r.Header.Get("If-Match"); m != "" && m != "*" && m != sess.currentETag() {
@@ -195,9 +213,8 @@ func (s *Server) whepPatch(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) whepDelete(w http.ResponseWriter, r *http.Request) {
 	s.cors(w)
-	sess := s.session(r.PathValue("id"))
+	sess := s.ownSession(w, r)
 	if sess == nil {
-		httpError(w, http.StatusNotFound, "no such WHEP session")
 		return
 	}
 	sess.Close()

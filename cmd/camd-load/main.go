@@ -52,7 +52,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	n := fs.Int("n", 10, "viewers")
 	duration := fs.Duration("duration", 20*time.Second, "how long each viewer watches after connecting")
 	ramp := fs.Duration("ramp", 20*time.Millisecond, "pause between starting two viewers")
-	token := fs.String("token", "", "bearer token")
+	token := fs.String("token", os.Getenv("CAMD_AUTH_TOKEN"), "camd's access token, sent as Authorization: Bearer (default $CAMD_AUTH_TOKEN; `camd token` prints it in the link)")
 	asJSON := fs.Bool("json", false, "print every viewer's result as JSON lines")
 	loopback := fs.Bool("loopback", false, "offer loopback candidates (server on 127.0.0.1)")
 	if err := fs.Parse(args); err != nil {

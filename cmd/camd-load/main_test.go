@@ -33,7 +33,7 @@ func TestLoadAgainstCamd(t *testing.T) {
 	defer c.Stop(10 * time.Second)
 
 	var out, errb bytes.Buffer
-	code := run([]string{"-url", c.URL + "/whep", "-n", "5", "-duration", "2s", "-loopback", "-json"}, &out, &errb)
+	code := run([]string{"-url", c.URL + "/whep", "-token", c.Token, "-n", "5", "-duration", "2s", "-loopback", "-json"}, &out, &errb)
 	if code != 0 {
 		t.Fatalf("camd-load exited %d:\n%s\n%s", code, out.String(), errb.String())
 	}

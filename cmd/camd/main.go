@@ -6,6 +6,7 @@
 //
 //	camd [flags]                 run the camera
 //	camd check-config FILE       validate a config file and print the result
+//	camd token [-new]            print the page's URL with the access token
 //	camd devices [-json]         list cameras, encoders and serial ports
 //	camd version                 print the version
 package main
@@ -20,6 +21,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/camd-project/camd/config"
 )
 
 // version is set at link time (-ldflags "-X main.version=…").
@@ -38,6 +41,8 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 			return checkConfig(args[1:], stdout, stderr)
 		case "selftest":
 			return selftest(args[1:], stdout, stderr)
+		case "token":
+			return tokenCmd(args[1:], stdout, stderr)
 		case "devices":
 			return devices(args[1:], stdout, stderr)
 		case "version":
@@ -80,6 +85,7 @@ Usage:
   camd check-config FILE     check a config file; print it with defaults
   camd devices [-json]       list cameras, hardware encoders and serial ports
   camd selftest              check this machine: cameras, encoder, mDNS, permissions
+  camd token [-new]          print the page's link with its access token
   camd version               print the version
 
 Flags:
@@ -116,7 +122,33 @@ func checkConfig(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 2
 	}
+	if _, err := loadTLS(cfg); err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
 	fmt.Fprintf(stdout, "# %s: ok\n", fs.Arg(0))
-	_, _ = stdout.Write(cfg.TOML())
+	fmt.Fprintf(stdout, "# auth: %s\n", authSummary(cfg))
+	shown := *cfg
+	if shown.Auth.Token != "" {
+		shown.Auth.Token = "(set; hidden)" // a secret does not go to a terminal or a bug report
+	}
+	_, _ = stdout.Write(shown.TOML())
 	return 0
+}
+
+// authSummary is one line on who may watch and steer.
+func authSummary(cfg *config.Config) string {
+	s := "watching and steering need the access token"
+	if cfg.Auth.View == "open" {
+		s = "anyone may watch; steering needs the access token"
+	}
+	if cfg.Auth.Token != "" {
+		s += " (from auth.token)"
+	} else {
+		s += " (kept in state_dir; `camd token` prints the link)"
+	}
+	if cfg.TLS.Cert != "" {
+		s += "; HTTPS"
+	}
+	return s
 }

@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"strings"
 	"time"
 
@@ -38,6 +40,11 @@ func iceServers(urls []string) []webrtc.ICEServer {
 // shutdown order is the reverse: viewers and HTTP first, then the pipeline,
 // then the encoder.
 func run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+	// Certificate problems stop camd before it listens: a camera that
+	// silently fell back to HTTP would send its token in clear.
+	if _, err := loadTLS(cfg); err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w (is another camd running? set listen or -listen)", cfg.Listen, err)
@@ -48,6 +55,17 @@ func run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 // runOn is run on a listener the caller opened; it closes ln.
 func runOn(ctx context.Context, cfg *config.Config, log *slog.Logger, ln net.Listener) error {
 	defer ln.Close()
+	tlsConf, err := loadTLS(cfg)
+	if err != nil {
+		return err
+	}
+	if tlsConf != nil {
+		ln = tls.NewListener(ln, tlsConf)
+	}
+	acc, err := loadAccess(cfg, os.Getenv)
+	if err != nil {
+		return err
+	}
 	hw, err := newHardware(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -124,6 +142,7 @@ func runOn(ctx context.Context, cfg *config.Config, log *slog.Logger, ln net.Lis
 		PublicIPs:       cfg.WebRTC.PublicIPs,
 		Interfaces:      cfg.WebRTC.Interfaces,
 		Control:         hw.router,
+		Auth:            newGuard(cfg, acc.token, log),
 		Peers: func() any {
 			if responder == nil {
 				return []mdns.Peer{}
@@ -148,12 +167,22 @@ func runOn(ctx context.Context, cfg *config.Config, log *slog.Logger, ln net.Lis
 	if err != nil {
 		return err
 	}
+	mdnsURL := fmt.Sprintf("%s://%s.local:%d/", scheme(cfg), cfg.Name, httpPort)
 	if responder != nil {
-		log.Info("announcing on the LAN with mDNS", "url", fmt.Sprintf("http://%s.local:%d/", cfg.Name, httpPort))
+		log.Info("announcing on the LAN with mDNS", "url", mdnsURL)
 	}
 	log.Info("camd is running",
 		"source", info.Name, "size", fmt.Sprintf("%dx%d", info.Width, info.Height), "fps", info.FPS,
-		"encoder", enc.Name(), "url", pageURL(ln.Addr()))
+		"encoder", enc.Name(), "url", pageURL(ln.Addr(), scheme(cfg)), "auth", authSummary(cfg), "token", acc.from)
+	if acc.created {
+		// The one time the link goes to the log: the token was just made.
+		link := pageURL(ln.Addr(), scheme(cfg))
+		if responder != nil {
+			link = mdnsURL
+		}
+		log.Info("new access token; open the camera with this link (shown once; `camd token` prints it again)",
+			"url", withToken(link, acc.token))
+	}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -197,13 +226,13 @@ func runOn(ctx context.Context, cfg *config.Config, log *slog.Logger, ln net.Lis
 
 // pageURL is the address a person opens; an unspecified host becomes
 // localhost so the link works when clicked from the log.
-func pageURL(a net.Addr) string {
+func pageURL(a net.Addr, scheme string) string {
 	host, port, err := net.SplitHostPort(a.String())
 	if err != nil {
-		return "http://" + a.String() + "/"
+		return scheme + "://" + a.String() + "/"
 	}
 	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
 		host = "localhost"
 	}
-	return "http://" + net.JoinHostPort(host, port) + "/"
+	return scheme + "://" + net.JoinHostPort(host, port) + "/"
 }

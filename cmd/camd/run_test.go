@@ -38,8 +38,9 @@ func TestShutdownWithViewerLeavesNoGoroutine(t *testing.T) {
 	if err := cfg.Set("source.kind", "pattern"); err != nil {
 		t.Fatal(err)
 	}
+	state := t.TempDir()
 	for k, v := range map[string]string{"source.width": "320", "source.height": "240", "encoder.bitrate": "500kbps",
-		"mdns.enabled": "false", "webrtc.udp_port": "0"} {
+		"mdns.enabled": "false", "webrtc.udp_port": "0", "state_dir": state} {
 		if err := cfg.Set(k, v); err != nil {
 			t.Fatal(err)
 		}
@@ -59,7 +60,8 @@ func TestShutdownWithViewerLeavesNoGoroutine(t *testing.T) {
 
 	cctx, ccancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer ccancel()
-	c, err := whepclient.Dial(cctx, "http://"+ln.Addr().String()+"/whep", whepclient.Options{IncludeLoopback: true})
+	token := waitToken(t, state)
+	c, err := whepclient.Dial(cctx, "http://"+ln.Addr().String()+"/whep", whepclient.Options{IncludeLoopback: true, Token: token})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -76,7 +77,7 @@ func selftest(args []string, stdout, stderr io.Writer) int {
 	r.add(checkEncoders(f)...)
 	r.add(checkSerial(f)...)
 
-	httpRes, port, running := checkListen(cfg.Listen)
+	httpRes, port, running := checkListen(cfg.Listen, existingToken(cfg))
 	r.add(httpRes)
 	r.add(checkUDP(cfg.WebRTC.UDPPort, running))
 	if running != "" && cfg.Source.Kind != "pattern" && cfg.Source.Kind != "file" {
@@ -99,6 +100,7 @@ func selftest(args []string, stdout, stderr io.Writer) int {
 		r.add(mdnsResult())
 	}
 	r.add(urls(cfg, port))
+	r.add(checkAuth(cfg))
 	return r.summary()
 }
 
@@ -138,7 +140,7 @@ func (r *report) summary() int {
 
 // checkListen checks that camd can listen on addr, and returns the port
 // and, when a camd already serves there, its name and version.
-func checkListen(addr string) (res result, port int, running string) {
+func checkListen(addr, token string) (res result, port int, running string) {
 	ln, err := net.Listen("tcp", addr)
 	if err == nil {
 		port = ln.Addr().(*net.TCPAddr).Port
@@ -150,7 +152,7 @@ func checkListen(addr string) (res result, port int, running string) {
 	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
 		host = "127.0.0.1"
 	}
-	if st, ok := camdStatus("http://" + net.JoinHostPort(host, p) + "/api/status"); ok {
+	if st, ok := camdStatus("http://"+net.JoinHostPort(host, p)+"/api/status", token); ok {
 		running = fmt.Sprintf("%s (camd %s)", st.Name, st.Version)
 		return result{level: levelInfo, what: "http", detail: "a camd already serves on " + addr + ": " + running + ", most likely the service"}, port, running
 	}
@@ -158,15 +160,28 @@ func checkListen(addr string) (res result, port int, running string) {
 		fix: "another program has the port (`ss -ltnp` shows which): stop it, or set listen = \":8081\" in the config"}, port, ""
 }
 
-// camdStatus asks a running camd for its status.
-func camdStatus(url string) (stream.Status, bool) {
+// camdStatus asks a running camd for its status, with its token when this
+// process can read it.
+func camdStatus(url, token string) (stream.Status, bool) {
 	var st stream.Status
 	c := http.Client{Timeout: 2 * time.Second}
-	resp, err := c.Get(url)
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		return st, false
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := c.Do(req)
 	if err != nil {
 		return st, false
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusUnauthorized && strings.Contains(resp.Header.Get("WWW-Authenticate"), `realm="camd"`) {
+		// A camd that wants its token: it is camd all the same.
+		st.Name, st.Version = "a camd", "? (its token is not readable here)"
+		return st, true
+	}
 	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&st) != nil {
 		return st, false
 	}
@@ -277,28 +292,38 @@ func startMDNS(ctx context.Context, cfg *config.Config, port int, log *slog.Logg
 
 // urls lists where a browser finds camd.
 func urls(cfg *config.Config, port int) result {
-	host, _, _ := net.SplitHostPort(cfg.Listen)
-	var list []string
-	if cfg.MDNS.Enabled {
-		list = append(list, fmt.Sprintf("http://%s.local:%d/", cfg.Name, port))
-	}
-	if ip := net.ParseIP(host); host != "" && (ip == nil || !ip.IsUnspecified()) {
-		list = append(list, "http://"+net.JoinHostPort(host, strconv.Itoa(port))+"/")
-	} else if ifaces, err := net.Interfaces(); err == nil {
-		for _, ifi := range ifaces {
-			if ifi.Flags&net.FlagUp == 0 || ifi.Flags&net.FlagLoopback != 0 {
-				continue
-			}
-			addrs, _ := ifi.Addrs()
-			for _, a := range addrs {
-				if n, ok := a.(*net.IPNet); ok && (n.IP.To4() != nil || n.IP.IsGlobalUnicast()) {
-					list = append(list, "http://"+net.JoinHostPort(n.IP.String(), strconv.Itoa(port))+"/")
-				}
-			}
-		}
-	}
+	list := pageURLs(cfg, port)
 	if len(list) == 0 {
 		return result{level: levelWarn, what: "urls", detail: "no network interface is up", fix: "connect Ethernet, or set up Wi-Fi"}
 	}
 	return result{level: levelOK, what: "urls", detail: strings.Join(list, " ")}
+}
+
+// checkAuth says who may watch and steer, and where the token is, without
+// showing it.
+func checkAuth(cfg *config.Config) result {
+	view := "watching and steering need the access token"
+	if cfg.Auth.View == "open" {
+		view = "anyone on the network may watch (auth.view = \"open\"); steering needs the access token"
+	}
+	res := result{level: levelOK, what: "auth", detail: view}
+	if cfg.TLS.Cert != "" {
+		if _, err := loadTLS(cfg); err != nil {
+			return result{level: levelFail, what: "auth", detail: err.Error(), fix: "point tls.cert and tls.key at a readable PEM certificate and its key"}
+		}
+		res.detail += "; HTTPS with " + cfg.TLS.Cert
+	} else {
+		res.detail += "; plain HTTP (set tls.cert and tls.key for HTTPS)"
+	}
+	switch {
+	case cfg.Auth.Token != "":
+		res.detail += "; token from auth.token"
+	default:
+		dir, err := stateDir(cfg, os.Getenv)
+		if err != nil {
+			return result{level: levelFail, what: "auth", detail: err.Error(), fix: "set state_dir"}
+		}
+		res.detail += "; token in " + filepath.Join(dir, "token") + " (`camd token` prints the link)"
+	}
+	return res
 }

@@ -75,7 +75,7 @@ func cpuMem(ctx context.Context, bin, size, fps string, viewers int, window time
 		}
 	}()
 	for i := 0; i < viewers; i++ {
-		wc, err := whepclient.Dial(ctx, c.URL+"/whep", whepclient.Options{IncludeLoopback: true, Buffer: 4})
+		wc, err := whepclient.Dial(ctx, c.URL+"/whep", whepclient.Options{IncludeLoopback: true, Buffer: 4, Token: c.Token})
 		if err != nil {
 			return err
 		}
@@ -137,7 +137,7 @@ func browserBench(ctx context.Context, bin, size, fps string, frames, runs int) 
 		// webrtc.keyframe_min_interval (500 ms) would wait for the
 		// coalesced keyframe instead.
 		time.Sleep(600 * time.Millisecond)
-		if err := p.Navigate(ctx, c.URL+"/"); err != nil {
+		if err := p.Navigate(ctx, c.PageURL()); err != nil {
 			return err
 		}
 		if err := p.WaitFor(ctx, `window.camd && camd.stats.firstFrameMs !== null`, 5*time.Millisecond); err != nil {

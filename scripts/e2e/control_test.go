@@ -117,7 +117,7 @@ func TestSteerFromThePage(t *testing.T) {
 	b := launch(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	p := openPage(t, ctx, b, c.URL+"/") // plays the drone's video
+	p := openPage(t, ctx, b, c.PageURL()) // plays the drone's video
 	wait := func(expr string) {
 		t.Helper()
 		if err := p.WaitFor(ctx, expr, 20*time.Millisecond); err != nil {
@@ -195,7 +195,7 @@ func TestSteerFromThePage(t *testing.T) {
 	t.Logf("page closed: hover after %v, land after %v", hover.At.Sub(closed).Round(time.Millisecond), land.At.Sub(closed).Round(10*time.Millisecond))
 
 	// camd stopping with the drone in the air lands it before it exits.
-	p2 := openPage(t, ctx, b, c.URL+"/")
+	p2 := openPage(t, ctx, b, c.PageURL())
 	p = p2
 	if s := readStats(t, ctx, p2); s.FirstFrameMs != nil {
 		t.Logf("drone video: first frame %.0f ms after navigation (the next IDR from the drone)", *s.FirstFrameMs)

@@ -30,7 +30,7 @@ func TestExecSource(t *testing.T) {
 		"source.command=ffmpeg -hide_banner -loglevel error -re -stream_loop -1 -i "+clip+" -c copy -f h264 -")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	wc, err := whepclient.Dial(ctx, c.URL+"/whep", whepclient.Options{IncludeLoopback: true})
+	wc, err := whepclient.Dial(ctx, c.URL+"/whep", whepclient.Options{IncludeLoopback: true, Token: c.Token})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,7 +20,7 @@ func TestPagePlaysLivePattern(t *testing.T) {
 	b := launch(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	p := openPage(t, ctx, b, c.URL+"/")
+	p := openPage(t, ctx, b, c.PageURL())
 
 	var size struct{ W, H int }
 	if err := p.Eval(ctx, `({W: document.getElementById("video").videoWidth, H: document.getElementById("video").videoHeight})`, &size); err != nil {

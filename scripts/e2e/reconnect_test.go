@@ -23,12 +23,15 @@ func TestPageReconnectsAfterRestart(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 
-	first, err := harness.StartAt(ctx, camdBin, addr, args...)
+	// The same state directory for both: the restarted camd keeps its
+	// token, so the page's stays good.
+	state := t.TempDir()
+	first, err := harness.StartWith(ctx, camdBin, harness.Options{Addr: addr, StateDir: state, Args: args})
 	if err != nil {
 		t.Fatal(err)
 	}
 	b := launch(t)
-	p := openPage(t, ctx, b, first.URL+"/")
+	p := openPage(t, ctx, b, first.PageURL())
 	if err := first.Stop(10 * time.Second); err != nil {
 		t.Fatalf("stop: %v", err)
 	}
@@ -37,7 +40,7 @@ func TestPageReconnectsAfterRestart(t *testing.T) {
 	}
 	time.Sleep(2 * time.Second) // a few failed attempts while camd is down
 
-	second, err := harness.StartAt(ctx, camdBin, addr, args...)
+	second, err := harness.StartWith(ctx, camdBin, harness.Options{Addr: addr, StateDir: state, Args: args})
 	if err != nil {
 		t.Fatal(err)
 	}

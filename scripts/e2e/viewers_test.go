@@ -3,12 +3,12 @@ package e2e
 import (
 	"context"
 	"encoding/json"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/camd-project/camd/capture/h264"
+	"github.com/camd-project/camd/scripts/harness"
 	"github.com/camd-project/camd/stream/whepclient"
 )
 
@@ -22,10 +22,10 @@ func TestTwoBrowsersAndAGoClient(t *testing.T) {
 	defer cancel()
 
 	b1, b2 := launch(t), launch(t)
-	p1 := openPage(t, ctx, b1, c.URL+"/")
-	p2 := openPage(t, ctx, b2, c.URL+"/")
+	p1 := openPage(t, ctx, b1, c.PageURL())
+	p2 := openPage(t, ctx, b2, c.PageURL())
 
-	wc, err := whepclient.Dial(ctx, c.URL+"/whep", whepclient.Options{IncludeLoopback: true})
+	wc, err := whepclient.Dial(ctx, c.URL+"/whep", whepclient.Options{IncludeLoopback: true, Token: c.Token})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +72,7 @@ loop:
 	}
 
 	// One encode for everyone: camd reports three viewers on one stream.
-	resp, err := http.Get(c.URL + "/api/status")
+	resp, err := c.Get(ctx, "/api/status")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,11 +103,7 @@ loop:
 		{"PATCH", "/whep/0123456789", "application/trickle-ice-sdpfrag", "a=end-of-candidates\r\n", 404},
 		{"DELETE", "/whep/0123456789", "", "", 404},
 	} {
-		req, _ := http.NewRequest(bad.method, c.URL+bad.path, strings.NewReader(bad.body))
-		if bad.ctype != "" {
-			req.Header.Set("Content-Type", bad.ctype)
-		}
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := c.Request(ctx, bad.method, bad.path, bad.ctype, []byte(bad.body))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -122,9 +118,9 @@ loop:
 	// plays on undisturbed.
 	b2.Kill()
 	killed := time.Now()
-	for viewers(t, c.URL) != 2 {
+	for viewers(t, c) != 2 {
 		if time.Since(killed) > 30*time.Second {
-			t.Fatalf("vanished browser not reaped after 30 s (viewers %d)", viewers(t, c.URL))
+			t.Fatalf("vanished browser not reaped after 30 s (viewers %d)", viewers(t, c))
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
@@ -137,9 +133,9 @@ loop:
 	}
 }
 
-func viewers(t *testing.T, base string) int {
+func viewers(t *testing.T, c *harness.Camd) int {
 	t.Helper()
-	resp, err := http.Get(base + "/api/status")
+	resp, err := c.Get(context.Background(), "/api/status")
 	if err != nil {
 		t.Fatal(err)
 	}

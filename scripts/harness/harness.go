@@ -16,8 +16,11 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
+
+	"github.com/camd-project/camd/stream/auth"
 )
 
 // Build compiles ./cmd/camd into dir and returns the binary's path. root
@@ -53,11 +56,66 @@ func ModuleRoot() (string, error) {
 
 // Camd is a running camd process.
 type Camd struct {
-	URL  string // http://127.0.0.1:port
-	cmd  *exec.Cmd
-	logs *SyncBuffer
-	done chan struct{}
-	err  error
+	URL string // http://127.0.0.1:port
+	// Token is camd's access token: the one it made in StateDir on first
+	// start (auth is on by default), or the one given as auth.token.
+	Token string
+	// StateDir is camd's state directory (state_dir).
+	StateDir string
+
+	cmd      *exec.Cmd
+	logs     *SyncBuffer
+	done     chan struct{}
+	err      error
+	ownState bool // StateDir is a temporary one, removed when camd ends
+}
+
+// PageURL is the page's access link: the URL with the token in the
+// fragment, as `camd token` prints it.
+func (c *Camd) PageURL() string {
+	if c.Token == "" {
+		return c.URL + "/"
+	}
+	return c.URL + "/#token=" + c.Token
+}
+
+// Request sends an HTTP request to camd with its token, as the page does.
+func (c *Camd) Request(ctx context.Context, method, path, contentType string, body []byte) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, c.URL+path, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
+	return http.DefaultClient.Do(req)
+}
+
+// Get is Request with GET.
+func (c *Camd) Get(ctx context.Context, path string) (*http.Response, error) {
+	return c.Request(ctx, http.MethodGet, path, "", nil)
+}
+
+// TestToken is the access token that tests which start camd themselves
+// (network namespaces, VMs) give it with auth.token, so the viewers they
+// start know it. It is public: never use it outside tests.
+const TestToken = "camd-test-token-0123456789abcdef"
+
+// Options say how to start camd; see StartWith.
+type Options struct {
+	// Addr is the listen address; empty picks a free loopback port.
+	Addr string
+	// StateDir is camd's state directory, where it keeps its token; empty
+	// makes a temporary one, removed when camd stops. Give the same one
+	// to a camd that restarts where a page expects it, so the page's
+	// token stays good.
+	StateDir string
+	// Args are camd's flags; they come after the harness's own and may
+	// override them.
+	Args []string
 }
 
 // FreePort returns a loopback TCP port that was free a moment ago.
@@ -71,37 +129,63 @@ func FreePort() (int, error) {
 }
 
 // Start runs bin with args plus -listen on a free loopback port and waits
-// until /healthz says video flows.
+// until /healthz says video flows. camd runs with auth on, as by default:
+// Camd.Token and Camd.PageURL carry the token it made.
 func Start(ctx context.Context, bin string, args ...string) (*Camd, error) {
-	port, err := FreePort()
-	if err != nil {
-		return nil, err
-	}
-	return StartAt(ctx, bin, "127.0.0.1:"+strconv.Itoa(port), args...)
+	return StartWith(ctx, bin, Options{Args: args})
 }
 
-// StartAt is Start on a given listen address (to restart camd where a page
-// expects it).
+// StartAt is Start on a given listen address.
 func StartAt(ctx context.Context, bin, addr string, args ...string) (*Camd, error) {
+	return StartWith(ctx, bin, Options{Addr: addr, Args: args})
+}
+
+// StartWith runs camd as o says and waits until /healthz says video flows.
+func StartWith(ctx context.Context, bin string, o Options) (*Camd, error) {
+	addr := o.Addr
+	if addr == "" {
+		port, err := FreePort()
+		if err != nil {
+			return nil, err
+		}
+		addr = "127.0.0.1:" + strconv.Itoa(port)
+	}
+	c := &Camd{URL: "http://" + addr, StateDir: o.StateDir, done: make(chan struct{})}
+	if c.StateDir == "" {
+		dir, err := os.MkdirTemp("", "camd-state-")
+		if err != nil {
+			return nil, err
+		}
+		c.StateDir, c.ownState = dir, true
+	}
 	// Tests run on loopback only: no mDNS multicast onto the machine's
 	// network, and ephemeral media ports so several camds can run at once.
-	// args come later and may override these.
-	base := []string{"-listen", addr, "-set", "mdns.enabled=false", "-set", "webrtc.udp_port=0"}
-	cmd := exec.Command(bin, append(base, args...)...)
+	// The state directory is the test's, never the machine's. args come
+	// later and may override these.
+	base := []string{"-listen", addr, "-set", "mdns.enabled=false", "-set", "webrtc.udp_port=0", "-set", "state_dir=" + c.StateDir}
+	args := append(base, o.Args...)
+	cmd := exec.Command(bin, args...)
 	logs := &SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	cmd.Env = append(os.Environ(), "HOME="+os.TempDir())
 	if err := cmd.Start(); err != nil {
+		c.removeState()
 		return nil, fmt.Errorf("start camd: %w", err)
 	}
-	c := &Camd{URL: "http://" + addr, cmd: cmd, logs: logs, done: make(chan struct{})}
-	go func() { c.err = cmd.Wait(); close(c.done) }()
+	c.cmd, c.logs = cmd, logs
+	go func() { c.err = cmd.Wait(); c.removeState(); close(c.done) }()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		resp, err := http.Get(c.URL + "/healthz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
+				if c.Token = tokenOf(args, os.Getenv("CAMD_AUTH_TOKEN")); c.Token == "" {
+					if c.Token, err = auth.Load(c.StateDir); err != nil {
+						c.Kill()
+						return nil, fmt.Errorf("camd's token: %w\n%s", err, logs.String())
+					}
+				}
 				return c, nil
 			}
 		}
@@ -117,6 +201,26 @@ func StartAt(ctx context.Context, bin, addr string, args ...string) (*Camd, erro
 			c.Kill()
 			return nil, fmt.Errorf("camd not healthy after 20 s:\n%s", logs.String())
 		}
+	}
+}
+
+// tokenOf returns the token set with -set auth.token=… (the last one
+// wins, as in camd), else env's.
+func tokenOf(args []string, env string) string {
+	tok := env
+	for i := 0; i+1 < len(args); i++ {
+		if args[i] == "-set" || args[i] == "--set" {
+			if v, ok := strings.CutPrefix(args[i+1], "auth.token="); ok {
+				tok = v
+			}
+		}
+	}
+	return tok
+}
+
+func (c *Camd) removeState() {
+	if c.ownState {
+		_ = os.RemoveAll(c.StateDir)
 	}
 }
 

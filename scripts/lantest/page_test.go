@@ -30,7 +30,7 @@ func TestPageSurvivesAddressChange(t *testing.T) {
 	// Chromium gathers candidates on the interface of the default route.
 	harness.Run(t, "ip", "-n", l.nsB, "route", "add", "default", "via", addrA, "dev", l.vethB)
 	camdBin, _ := buildCamdAndViewer(t)
-	camd := start(t, l.nsA, "camd", camdBin, "-listen", addrA+":8080", "-name", "lancam", "-set", "mdns.enabled=false", "-log-level", "debug",
+	camd := start(t, l.nsA, "camd", camdBin, "-listen", addrA+":8080", "-name", "lancam", "-set", "mdns.enabled=false", "-log-level", "debug", "-set", "auth.token="+harness.TestToken,
 		"-source", "pattern", "-size", "320x240", "-fps", "30", "-set", "webrtc.udp_port=8189")
 	camd.waitStderr(t, "camd is running", 20*time.Second)
 
@@ -51,7 +51,7 @@ func TestPageSurvivesAddressChange(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := p.Navigate(ctx, "http://"+addrA+":8080/"); err != nil {
+	if err := p.Navigate(ctx, "http://"+addrA+":8080/#token="+harness.TestToken); err != nil {
 		t.Fatal(err)
 	}
 	if err := p.WaitFor(ctx, `window.camd && camd.state === "live" && camd.stats.framesDecoded > 0`, 50*time.Millisecond); err != nil {

@@ -38,7 +38,7 @@ type viewer struct {
 func startViewer(t *testing.T, ns, bin string, args ...string) *viewer {
 	t.Helper()
 	v := &viewer{lines: make(chan string, 256), done: make(chan struct{}), log: &harness.SyncBuffer{}}
-	v.cmd = exec.Command("ip", append([]string{"netns", "exec", ns, bin}, args...)...)
+	v.cmd = exec.Command("ip", append([]string{"netns", "exec", ns, bin, "-token", harness.TestToken}, args...)...)
 	v.cmd.Stderr = v.log
 	out, err := v.cmd.StdoutPipe()
 	if err != nil {
@@ -135,7 +135,7 @@ func TestWHEPOnTheLAN(t *testing.T) {
 	l := newLAN(t)
 	camdBin, viewerBin := buildCamdAndViewer(t)
 
-	camd := start(t, l.nsA, "camd", camdBin, "-listen", addrA+":8080", "-name", "lancam",
+	camd := start(t, l.nsA, "camd", camdBin, "-listen", addrA+":8080", "-name", "lancam", "-set", "auth.token="+harness.TestToken,
 		"-source", "pattern", "-size", "320x240", "-fps", "30", "-set", "webrtc.udp_port=8189")
 	camd.waitStderr(t, "camd is running", 20*time.Second)
 	url := "http://" + addrA + ":8080/whep"

@@ -145,6 +145,7 @@ func camdArgs(extra ...string) []string {
 	return append([]string{
 		"-listen", "0.0.0.0:8080", "-name", "nettest", "-log-level", "debug",
 		"-set", "mdns.enabled=false", "-source", "pattern", "-size", "1280x720", "-fps", "30",
+		"-set", "auth.token=" + harness.TestToken,
 		"-set", "source.grain=8", "-set", "encoder.bitrate=2Mbps", "-set", "encoder.max_bitrate=8Mbps",
 	}, extra...)
 }
@@ -181,6 +182,7 @@ func (top *topology) status(ctx context.Context, hc *http.Client) (stream.Status
 	if err != nil {
 		return st, err
 	}
+	req.Header.Set("Authorization", "Bearer "+harness.TestToken)
 	resp, err := hc.Do(req)
 	if err != nil {
 		return st, err
@@ -224,7 +226,7 @@ func startGoViewer(t *testing.T, l *link, bin string) *goViewer {
 		v.mu.Lock()
 		v.last = s
 		v.mu.Unlock()
-	}, bin, "-url", "http://"+l.camd+":8080/whep", "-every", "100ms")
+	}, bin, "-url", "http://"+l.camd+":8080/whep", "-token", harness.TestToken, "-every", "100ms")
 	return v
 }
 
@@ -288,7 +290,7 @@ func startChrome(ctx context.Context, t *testing.T, l *link) *chromeViewer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := p.Navigate(ctx, "http://"+l.camd+":8080/"); err != nil {
+	if err := p.Navigate(ctx, "http://"+l.camd+":8080/#token="+harness.TestToken); err != nil {
 		t.Fatal(err)
 	}
 	return &chromeViewer{b: b, p: p}

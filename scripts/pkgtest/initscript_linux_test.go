@@ -117,6 +117,18 @@ CAMD_STOP_TIMEOUT=10
 	}
 	waitHealthy(t, url, 15*time.Second)
 	first := camdPid()
+	// Auth is on: camd made its token in the state directory the script
+	// gave it (tmpfs on the image), readable by camd's user alone, and
+	// logged the access link once.
+	tokenFile := filepath.Join(runDir, "state", "token")
+	if info, err := os.Stat(tokenFile); err != nil {
+		t.Errorf("no token in the state directory: %v", err)
+	} else if st, ok := info.Sys().(*syscall.Stat_t); info.Mode().Perm() != 0o600 || !ok || int(st.Uid) != uid {
+		t.Errorf("token file mode %v owner %v, want 0600 owned by uid %d", info.Mode().Perm(), info.Sys(), uid)
+	}
+	if log := readText(logFile); strings.Count(log, "#token=") != 1 {
+		t.Errorf("the log has %d access links, want 1:\n%s", strings.Count(log, "#token="), log)
+	}
 	if got, _ := processIDs(first); got != uid {
 		t.Errorf("camd runs as uid %d, want %d (CAMD_USER %q)", got, uid, user)
 	}

@@ -4,7 +4,8 @@
 //
 // Test hooks, read by camd's browser end-to-end tests; keep them stable.
 // window.camd = {
-//   state: "connecting" | "live" | "reconnecting",
+//   state: "connecting" | "live" | "reconnecting" | "unauthorized" (camd
+//          refused the token, or there was none: the page stops trying),
 //   stats: {
 //     width, height, fps, bitrateKbps  decoded size, frame rate, received rate
 //     packetsLost, framesDecoded, freezeCount, totalFreezesDuration (s)
@@ -37,11 +38,39 @@
   const CLOCK_SYNC_MS = 30000;
   const STATUS_POLL_MS = 5000;
   const MAX_SAMPLES = 1000;
-  const UNAUTHORIZED = "unauthorized: open the page with #token=…";
+  const UNAUTHORIZED = "this camera needs its access link; run `camd token` on it";
+  const TOKEN_KEY = "camd.token";
 
   const $ = (id) => document.getElementById(id);
   const video = $("video");
-  const token = new URLSearchParams(location.hash.slice(1)).get("token");
+
+  // The access token comes in the link's fragment ("#token=…"), which the
+  // browser never sends to a server. The page keeps it in localStorage, so
+  // that this browser opens the camera later without the link (the storage
+  // belongs to this camera's origin alone), and takes it out of the address
+  // bar, so it does not end up in a screenshot, a bookmark or a shared URL.
+  let token = null;
+  try {
+    const fromLink = new URLSearchParams(location.hash.slice(1)).get("token");
+    if (fromLink) {
+      localStorage.setItem(TOKEN_KEY, fromLink);
+      history.replaceState(null, "", location.pathname + location.search);
+    }
+    token = fromLink || localStorage.getItem(TOKEN_KEY);
+  } catch (err) {
+    // Storage disabled (some private modes): keep the link's token in memory.
+    token = new URLSearchParams(location.hash.slice(1)).get("token");
+  }
+
+  // camd refused the token: it changed, or it was mistyped. Forget it, so
+  // that the polls do not count as more wrong guesses, and so that the next
+  // link opened here starts clean.
+  function forgetToken() {
+    const had = token !== null;
+    token = null;
+    try { localStorage.removeItem(TOKEN_KEY); } catch (err) { /* storage disabled */ }
+    return had;
+  }
 
   const camd = {
     state: "connecting",
@@ -107,7 +136,11 @@
       const res = await fetch(WHEP_URL, {
         method: "POST", headers: headers({ "Content-Type": "application/sdp" }), body: offer,
       });
-      if (res.status === 401 || res.status === 403) throw new Error(UNAUTHORIZED);
+      if (res.status === 401 || res.status === 403) {
+        // A stale token: try once without it, which plays where anyone may
+        // watch (auth.view = "open") and otherwise ends in the message.
+        throw new Error(forgetToken() ? "the access link is no longer valid" : UNAUTHORIZED);
+      }
       if (res.status !== 201) throw new Error(`WHEP answered ${res.status}`);
       const loc = res.headers.get("Location");
       s.resource = loc ? new URL(loc, res.url).href : null; // Location is relative
@@ -260,6 +293,12 @@
     if (s !== session) return; // an old session, already replaced
     teardown(s);
     problem = why;
+    if (why === UNAUTHORIZED) {
+      // Trying again will not help: the person needs the access link.
+      camd.state = "unauthorized";
+      render();
+      return;
+    }
     camd.state = "reconnecting";
     camd.stats.reconnects++;
     setTimeout(connect, Math.min(500 * 2 ** attempt++, 5000));
@@ -370,6 +409,7 @@
 
   async function pollStatus() {
     const res = await fetch(STATUS_URL, { headers: headers(), cache: "no-store" }).catch(() => null);
+    if (res && res.status === 401 && token) forgetToken();
     // When unreachable, keep the last status; the WHEP session reports trouble.
     if (res && res.ok) server = (await res.json().catch(() => null)) || server;
     const name = server.name || server.source?.name || "camd";
@@ -470,7 +510,7 @@
   // unless something outranks it.
   function label() {
     if (cameraDown()) return ["camera disconnected", "camera disconnected"];
-    if (problem === UNAUTHORIZED) return ["unauthorized", problem];
+    if (camd.state === "unauthorized") return ["unauthorized", problem];
     if (camd.state === "reconnecting" && problem) return [camd.state, `reconnecting (${problem})…`];
     return [camd.state, `${camd.state}…`];
   }

@@ -15,6 +15,9 @@ CAMD_LICENSE_FILES = LICENSE
 CAMD_GOMOD = github.com/camd-project/camd
 CAMD_BUILD_TARGETS = cmd/camd
 CAMD_LDFLAGS = -s -w -X main.version=$(CAMD_VERSION)
+# camd serves HTTP/1.1 only: without net/http's HTTP/2 the binary is
+# ~0.5 MB smaller (see TAGS in the Makefile).
+CAMD_TAGS = nethttpomithttp2
 CAMD_OVERRIDE_SRCDIR_RSYNC_EXCLUSIONS = \
 	--exclude /dist --exclude /vendor --exclude /output
 

@@ -24,6 +24,7 @@ import (
 
 	"github.com/camd-project/camd/capture/h264"
 	"github.com/camd-project/camd/hw/v4l2"
+	"github.com/camd-project/camd/stream/auth"
 	"github.com/camd-project/camd/stream/whepclient"
 )
 
@@ -52,6 +53,7 @@ func main() {
 type check struct {
 	name   string // camd-v4l2 or camd-file
 	failed bool
+	token  string // camd's access token
 }
 
 func (c *check) pass(name, format string, a ...any) {
@@ -87,7 +89,14 @@ func (c *check) run(ctx context.Context, camdBin, device, file, listen string, w
 	}
 
 	logs := &syncBuffer{}
-	cmd := exec.Command(camdBin, append(camdArgs, "-listen", listen)...)
+	// Auth is on by default; the viewer below needs the token.
+	token, err := auth.NewToken()
+	if err != nil {
+		c.fail(c.name+"-start", "%v", err)
+		return
+	}
+	c.token = token
+	cmd := exec.Command(camdBin, append(camdArgs, "-listen", listen, "-set", "auth.token="+token)...)
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		c.fail(c.name+"-start", "%v", err)
@@ -135,7 +144,7 @@ func (c *check) view(ctx context.Context, endpoint string, aus [][]byte, want in
 		fedIndex[string(slices(au))] = i
 	}
 	start := time.Now()
-	cl, err := whepclient.Dial(ctx, endpoint, whepclient.Options{IncludeLoopback: true})
+	cl, err := whepclient.Dial(ctx, endpoint, whepclient.Options{IncludeLoopback: true, Token: c.token})
 	if err != nil {
 		return fmt.Errorf("whepclient.Dial: %w", err)
 	}

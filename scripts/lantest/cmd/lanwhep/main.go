@@ -38,6 +38,7 @@ func main() {
 	url := flag.String("url", "", "WHEP endpoint")
 	mdns := flag.Bool("mdns-candidates", false, "offer only .local host candidates")
 	duration := flag.Duration("duration", 10*time.Second, "how long to watch")
+	token := flag.String("token", "", "camd's access token")
 	flag.Parse()
 
 	ctx, cancel := context.WithTimeout(context.Background(), *duration+20*time.Second)
@@ -47,6 +48,7 @@ func main() {
 	states := make(chan webrtc.PeerConnectionState, 16)
 	var connected, restarts, restartErrs atomic.Int32
 	c, err := whepclient.Dial(ctx, *url, whepclient.Options{
+		Token:               *token,
 		MDNSCandidates:      *mdns,
 		DisconnectedTimeout: time.Second,
 		OnState: func(s webrtc.PeerConnectionState) {

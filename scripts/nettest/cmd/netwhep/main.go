@@ -33,12 +33,13 @@ type sample struct {
 func main() {
 	url := flag.String("url", "", "WHEP endpoint")
 	every := flag.Duration("every", 200*time.Millisecond, "time between samples")
+	token := flag.String("token", "", "camd's access token")
 	flag.Parse()
 	enc := json.NewEncoder(os.Stdout)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	dctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-	c, err := whepclient.Dial(dctx, *url, whepclient.Options{})
+	c, err := whepclient.Dial(dctx, *url, whepclient.Options{Token: *token})
 	cancel()
 	if err != nil {
 		_ = enc.Encode(sample{Event: "error", Err: err.Error()})

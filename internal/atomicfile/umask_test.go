@@ -1,0 +1,5 @@
+package atomicfile
+
+import "syscall"
+
+func syscallUmask(m int) int { return syscall.Umask(m) }
