@@ -36,14 +36,16 @@ const (
 	boardListen = "127.0.0.1:8080"
 	boardWidth  = 320 // one of vivid's webcam sizes
 	boardHeight = 180
+	boardToken  = "camd-vm-token-0123456789abcdef"
 )
 
 // boardConfig is the camd.toml on the VM's boot partition: vivid (the
 // first video device) through the software encoder at a small size, so
 // that emulated arm64 keeps up; mDNS off, although the VM has no network
-// device for it to reach. camd has no auth settings yet; when it does,
-// the VM sets a fixed token here ("[auth]", `token = "…"`) and passes it
-// to bootcheck with -token.
+// device for it to reach. The token is set here, as the image's docs tell
+// a person to do so that the link survives reboots on a read-only root;
+// the fallback config has none, so camd makes one in its tmpfs state
+// directory and bootcheck reads it from there.
 var boardConfig = fmt.Sprintf(`# Written the way a person edits camd.toml on the card from a PC.
 name = "camd-vm"
 listen = ":8080"
@@ -62,7 +64,10 @@ gop = "1s"
 
 [mdns]
 enabled = false
-`, boardWidth, boardHeight)
+
+[auth]
+token = "%s"
+`, boardWidth, boardHeight, boardToken)
 
 // boardBadConfig has a typo a person could make: camd must not start
 // with it, and S90camd must say so and fall back.
@@ -88,7 +93,7 @@ func boardCase() vmCase {
 		Name: "board-init",
 		Pkg:  "./scripts/vmtest/bootcheck",
 		Args: []string{"-listen", boardListen, "-size", fmt.Sprintf("%dx%d", boardWidth, boardHeight),
-			"-label", boardLabel, "-bad-dir", "/boot/bad"},
+			"-label", boardLabel, "-bad-dir", "/boot/bad", "-token", boardToken},
 		// S41wpa_supplicant waits 20 s for wlan0; the fallback config
 		// runs camd at 1280x720 under emulation.
 		Timeout: 420 * time.Second,

@@ -36,6 +36,7 @@ const (
 	camdPidFile       = "/run/camd/camd.pid"
 	supervisorPidFile = "/var/run/camd.pid"
 	messages          = "/var/log/messages"
+	stateToken        = "/run/camd/state/token" // made by camd when camd.toml sets none
 	initd             = "/etc/init.d/"
 )
 
@@ -361,8 +362,17 @@ func (c *check) badConfig(ctx context.Context, dir string) {
 	default:
 		c.pass("bad-config", "%s/camd.toml rejected; log: %q; camd with /etc/camd/camd.toml serves /healthz after %s",
 			dir, errorLines(log), time.Since(start).Round(time.Millisecond))
-		// The image's camd.toml: the first camera at 1280x720.
+		// The image's camd.toml: the first camera at 1280x720, and no
+		// token, so camd made one in its state directory on tmpfs.
+		tok, err := os.ReadFile(stateToken)
+		if err != nil {
+			c.fail("whep-fallback", "no token made by camd: %v", err)
+			break
+		}
+		configured := c.token
+		c.token = strings.TrimSpace(string(tok))
 		c.view(ctx, "whep-fallback", 1280, 720, 10)
+		c.token = configured
 	}
 	printIndented("log", supervisorLines(readText(messages)))
 }
