@@ -85,7 +85,7 @@ func newTestServer(t *testing.T, opts Options) *testServer {
 }
 
 // offerSDP makes a real browser-like offer from a pion peer.
-func offerSDP(t *testing.T) string {
+func offerSDP(t testing.TB) string {
 	t.Helper()
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterDefaultCodecs(); err != nil {
