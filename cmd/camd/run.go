@@ -63,7 +63,8 @@ func runOn(ctx context.Context, cfg *config.Config, log *slog.Logger, ln net.Lis
 		return err
 	}
 	info := src.Info()
-	enc, err := newEncoder(cfg.Encoder, info, log)
+	// A broken encoder is rebuilt by the pipeline; the viewers stay.
+	enc, err := encode.NewRestartable(func() (encode.Encoder, error) { return buildEncoder(cfg.Encoder, info, log) })
 	if err != nil {
 		return err
 	}
@@ -141,7 +142,7 @@ func runOn(ctx context.Context, cfg *config.Config, log *slog.Logger, ln net.Lis
 					Name: info.Name, Format: info.Format.String(), Width: info.Width, Height: info.Height,
 					FPS: info.FPS, Dropped: ps.Dropped,
 				},
-				Encoder: stream.EncoderStatus{Name: enc.Name(), Bitrate: int(cfg.Encoder.Bitrate)},
+				Encoder: stream.EncoderStatus{Name: enc.Name(), Bitrate: int(cfg.Encoder.Bitrate), Errors: ps.Errors, Restarts: ps.Restarts},
 			}
 		},
 	})
