@@ -31,6 +31,9 @@ type Options struct {
 	// MaxViewers caps concurrent WHEP sessions (default 16); beyond it
 	// POST answers 503 with Retry-After.
 	MaxViewers int
+	// MaxConns caps open HTTP connections (default 256); one more is
+	// answered 503 and closed.
+	MaxConns int
 	// IncludeLoopback offers 127.0.0.1 candidates (tests, same-host viewers).
 	IncludeLoopback bool
 	// UDPPort is the one UDP port all viewers share (pion's UDP mux); 0
@@ -217,7 +220,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
+	go func() { errc <- hs.Serve(limitConns(ln, s.opts.MaxConns, s.log)) }()
 	select {
 	case err := <-errc:
 		s.Close()
