@@ -92,6 +92,11 @@ func newUDPMux(port int, includeLoopback bool, interfaces []string) (*ice.MultiU
 // sequence number is added, so a retransmission gets a fresh one (as
 // libwebrtc's do) and TWCC feedback tells it apart from the original; the
 // estimator sees every packet last, numbered.
+// maxDataChannelMessage is the largest DataChannel message camd takes:
+// room above control.MaxMessage, so an oversized control message is
+// answered "too-big" rather than cut off.
+const maxDataChannelMessage = 16 << 10
+
 func newAPI(o apiOptions) (*webrtc.API, error) {
 	m := &webrtc.MediaEngine{}
 	for _, c := range h264Codecs() {
@@ -123,6 +128,14 @@ func newAPI(o apiOptions) (*webrtc.API, error) {
 	}
 	se.SetICETimeouts(o.DisconnectedTimeout, o.FailedTimeout, o.KeepAlive)
 	se.SetIncludeLoopbackCandidate(o.IncludeLoopback)
+	// pion announces DataChannel messages of up to 1 GiB by default;
+	// camd's control messages are at most 4 KiB (control.MaxMessage), and
+	// the answer says 16 KiB (a=max-message-size), which browsers respect.
+	// As of pion v4.2.26 (2026-11) the receiving side does not enforce it
+	// (the datachannel read returns 0 on a short buffer, so pion grows
+	// its buffer); a hostile peer's message is bounded by the SCTP receive
+	// window (1 MiB) and answered too-big by the router unparsed.
+	se.SetSCTPMaxMessageSize(maxDataChannelMessage)
 	if o.UDPMux != nil {
 		se.SetICEUDPMux(o.UDPMux)
 	}
