@@ -23,6 +23,7 @@ type Config struct {
 	Serial  Serial  `toml:"serial"`
 	Drone   Drone   `toml:"drone"`
 	Control Control `toml:"control"`
+	Debug   Debug   `toml:"debug"`
 
 	// from records where each key set after Default came from, so that
 	// Validate can point at the line that needs fixing.
@@ -149,6 +150,15 @@ type Control struct {
 	LeaseIdle Duration `toml:"lease_idle"`
 }
 
+// Debug is the [debug] section: help for developers, never for production.
+type Debug struct {
+	// KeylogFile, when set, appends the DTLS keys of every viewer session
+	// to this file in the NSS key log format (SSLKEYLOGFILE), so Wireshark
+	// can decrypt camd's DTLS and SRTP. Anyone who can read the file can
+	// decrypt the video: camd warns loudly while it is on.
+	KeylogFile string `toml:"keylog_file"`
+}
+
 // origin is where a value came from.
 type origin struct {
 	source string // file path, "env CAMD_X" or "flag"
@@ -257,6 +267,8 @@ var fields = []field{
 	{"drone.battery_critical", func(c *Config) any { return &c.Drone.BatteryCritical }},
 
 	{"control.lease_idle", func(c *Config) any { return &c.Control.LeaseIdle }},
+
+	{"debug.keylog_file", func(c *Config) any { return &c.Debug.KeylogFile }},
 }
 
 // Keys returns every dotted key, in file order.

@@ -2,6 +2,7 @@ package stream
 
 import (
 	"fmt"
+	"io"
 	"slices"
 	"sync"
 	"time"
@@ -56,6 +57,8 @@ type apiOptions struct {
 	Estimators *estimators
 	// Net replaces the host's network (tests use a virtual one).
 	Net transport.Net
+	// KeyLog receives DTLS keys in the NSS key log format (debugging).
+	KeyLog io.Writer
 }
 
 // interfaceFilter keeps the named interfaces, or is nil to keep all.
@@ -136,6 +139,9 @@ func newAPI(o apiOptions) (*webrtc.API, error) {
 	// its buffer); a hostile peer's message is bounded by the SCTP receive
 	// window (1 MiB) and answered too-big by the router unparsed.
 	se.SetSCTPMaxMessageSize(maxDataChannelMessage)
+	if o.KeyLog != nil {
+		se.SetDTLSKeyLogWriter(o.KeyLog)
+	}
 	if o.UDPMux != nil {
 		se.SetICEUDPMux(o.UDPMux)
 	}

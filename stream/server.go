@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -66,6 +67,9 @@ type Options struct {
 	Bitrate BitrateSetter
 	// Policy turns the estimates into the target (see PolicyOptions).
 	Policy PolicyOptions
+	// KeyLog, when set, receives every session's DTLS keys in the NSS key
+	// log format, for Wireshark (debugging only: it defeats the encryption).
+	KeyLog io.Writer
 
 	net    transport.Net // tests: a virtual network instead of the host's
 	Logger *slog.Logger
@@ -122,6 +126,7 @@ func NewServer(hub *Hub, opts Options) (*Server, error) {
 		Interfaces:      opts.Interfaces,
 		Estimators:      &estimators{opts: s.bweOptions},
 		Net:             opts.net,
+		KeyLog:          opts.KeyLog,
 	}
 	s.est = ao.Estimators
 	var mux *ice.MultiUDPMuxDefault

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"strings"
@@ -104,6 +105,15 @@ func runOn(ctx context.Context, cfg *config.Config, log *slog.Logger, ln net.Lis
 			return fmt.Errorf("mdns: %w", err)
 		}
 	}
+	keys, err := openKeyLog(cfg.Debug.KeylogFile, log)
+	if err != nil {
+		return err
+	}
+	var keyWriter io.Writer
+	if keys != nil {
+		defer keys.Close()
+		keyWriter = keys
+	}
 	// The viewers' networks steer the encoder unless adaptation is off.
 	var bitrate stream.BitrateSetter
 	if cfg.Encoder.Adaptive {
@@ -131,6 +141,7 @@ func runOn(ctx context.Context, cfg *config.Config, log *slog.Logger, ln net.Lis
 			}
 			return responder.Peers()
 		},
+		KeyLog: keyWriter,
 		Logger: log,
 		Status: func() stream.Status {
 			ps := pipe.Stats()
