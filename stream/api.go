@@ -69,10 +69,21 @@ func interfaceFilter(names []string) func(string) bool {
 	return func(iface string) bool { return slices.Contains(names, iface) }
 }
 
+// udpSendBuffer is the send buffer asked for the shared media socket.
+const udpSendBuffer = 4 << 20
+
 // newUDPMux listens on port on every allowed interface, so all viewers
 // share it and one firewall rule is enough.
 func newUDPMux(port int, includeLoopback bool, interfaces []string) (*ice.MultiUDPMuxDefault, error) {
-	opts := []ice.UDPMuxFromPortOption{ice.UDPMuxFromPortWithNetworks(ice.NetworkTypeUDP4, ice.NetworkTypeUDP6)}
+	// All viewers share the socket's send buffer. When a viewer's network
+	// goes dark, the kernel holds the packets to it while it tries to
+	// resolve its address (up to unres_qlen_bytes, 208 KiB by default),
+	// charged to this buffer; at the default size (208 KiB) that stalled
+	// every other viewer's sends until ICE gave up (13 instead of 30 fps
+	// for 20 s in scripts/nettest TestBlackholedViewer). The kernel caps
+	// this at net.core.wmem_max (doubled).
+	opts := []ice.UDPMuxFromPortOption{ice.UDPMuxFromPortWithNetworks(ice.NetworkTypeUDP4, ice.NetworkTypeUDP6),
+		ice.UDPMuxFromPortWithWriteBufferSize(udpSendBuffer)}
 	if includeLoopback {
 		opts = append(opts, ice.UDPMuxFromPortWithLoopback())
 	}
@@ -86,6 +97,11 @@ func newUDPMux(port int, includeLoopback bool, interfaces []string) (*ice.MultiU
 	return m, nil
 }
 
+// maxDataChannelMessage is the largest DataChannel message camd takes:
+// room above control.MaxMessage, so an oversized control message is
+// answered "too-big" rather than cut off.
+const maxDataChannelMessage = 16 << 10
+
 // newAPI builds the pion API shared by all viewers: H.264 only, the
 // bandwidth estimators, the default interceptors (NACK responder, RTCP
 // reports, TWCC feedback), and the ICE settings.
@@ -95,11 +111,6 @@ func newUDPMux(port int, includeLoopback bool, interfaces []string) (*ice.MultiU
 // sequence number is added, so a retransmission gets a fresh one (as
 // libwebrtc's do) and TWCC feedback tells it apart from the original; the
 // estimator sees every packet last, numbered.
-// maxDataChannelMessage is the largest DataChannel message camd takes:
-// room above control.MaxMessage, so an oversized control message is
-// answered "too-big" rather than cut off.
-const maxDataChannelMessage = 16 << 10
-
 func newAPI(o apiOptions) (*webrtc.API, error) {
 	m := &webrtc.MediaEngine{}
 	for _, c := range h264Codecs() {
