@@ -70,7 +70,7 @@ e2e:
 # Every Fuzz function the packages list, one after the other. make test
 # runs them with a short budget (FUZZTIME_TEST) to catch a crasher early.
 FUZZTIME      ?= 60s
-FUZZTIME_TEST ?= 3s
+FUZZTIME_TEST ?= 2s
 fuzz:
 	FUZZTIME=$(FUZZTIME) scripts/fuzz
 
