@@ -66,11 +66,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	if depth <= 0 {
 		depth = 2
 	}
-	if pt, ok := p.Encoder.(*Passthrough); ok {
-		if kr, ok := p.Source.(KeyframeRequester); ok {
-			pt.SetKeyframeRequester(kr.RequestKeyframe)
-		}
-	}
+	p.connectPassthrough()
 	name := p.Source.Info().Name
 	q := capture.NewQueue(depth)
 	p.queue.Store(q)
@@ -160,8 +156,23 @@ func (p *Pipeline) loop(ctx, getCtx context.Context, q *capture.Queue, log *slog
 			continue
 		}
 		p.stats.restarts.Add(1)
+		p.connectPassthrough()
 		failures = 0
 		log.Info("encoder restarted", "encoder", r.Name(), "restarts", r.Restarts())
+	}
+}
+
+// connectPassthrough lets a *Passthrough encoder (also inside a
+// Restartable) ask a source that implements KeyframeRequester for IDRs.
+func (p *Pipeline) connectPassthrough() {
+	enc := p.Encoder
+	if r, ok := enc.(*Restartable); ok {
+		enc = r.current()
+	}
+	if pt, ok := enc.(*Passthrough); ok {
+		if kr, ok := p.Source.(KeyframeRequester); ok {
+			pt.SetKeyframeRequester(kr.RequestKeyframe)
+		}
 	}
 }
 
