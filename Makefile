@@ -12,13 +12,14 @@ DIST     := dist
 # encoder or passthrough sources). linux/arm GOARM=6 is the Pi Zero W.
 CROSS    := linux/amd64 linux/arm64 linux/arm/7 linux/arm/6
 
-.PHONY: help build run test e2e unit cross bench vet fmt clean vmtest lantest nettest deb image pkgtest shellcheck
+.PHONY: help build run test e2e unit cross bench vet fmt clean vmtest lantest nettest deb image pkgtest shellcheck fuzz
 
 help:
 	@echo "make run     build and run camd (test pattern when there is no camera)"
 	@echo "make test    vet, format check, unit and end-to-end tests (what CI runs)"
 	@echo "make unit    unit tests only"
 	@echo "make e2e     end-to-end tests in headless Chromium"
+	@echo "make fuzz    every Go fuzz target for FUZZTIME each (default 60s); crashers stay in testdata/fuzz"
 	@echo "make lantest mDNS, .local candidates and ICE restarts across two network namespaces (root)"
 	@echo "make nettest bitrate adaptation on shaped links (tbf) with Chromium and a Go viewer; CSV and PNG (root)"
 	@echo "make vmtest  camd against real V4L2 drivers (vivid, vicodec, v4l2loopback) in qemu, amd64 + arm64"
@@ -69,10 +70,18 @@ vmtest:
 e2e:
 	$(GO) test -count=1 -timeout 10m -v ./scripts/e2e/
 
+# Every Fuzz function the packages list, one after the other. make test
+# runs them with a short budget (FUZZTIME_TEST) to catch a crasher early.
+FUZZTIME      ?= 60s
+FUZZTIME_TEST ?= 2s
+fuzz:
+	FUZZTIME=$(FUZZTIME) scripts/fuzz
+
 # The harnesses (browsers, network namespaces, VMs) run one package at a
 # time, so their timings do not fight each other on a small machine.
 test: vet fmt
 	$(GO) test -count=1 -timeout 20m $$($(GO) list ./... | grep -v /scripts/)
+	FUZZTIME=$(FUZZTIME_TEST) scripts/fuzz
 	$(GO) test -count=1 -p 1 -timeout 40m ./scripts/...
 
 bench:

@@ -29,6 +29,7 @@ type Config struct {
 	Control Control `toml:"control"`
 	Auth    Auth    `toml:"auth"`
 	TLS     TLS     `toml:"tls"`
+	Debug   Debug   `toml:"debug"`
 
 	// from records where each key set after Default came from, so that
 	// Validate can point at the line that needs fixing.
@@ -175,6 +176,16 @@ type TLS struct {
 	Key  string `toml:"key"`
 }
 
+// Debug is the [debug] section: help for developers, never for production.
+type Debug struct {
+	// KeylogFile, when set, appends the DTLS keys of every viewer session
+	// to this file in the NSS key log format (SSLKEYLOGFILE), so Wireshark
+	// can decrypt camd's DTLS; the SRTP keys are exported from those
+	// secrets (RFC 5764), so anyone who can read the file can decrypt the
+	// video too. camd warns loudly while it is on.
+	KeylogFile string `toml:"keylog_file"`
+}
+
 // origin is where a value came from.
 type origin struct {
 	source string // file path, "env CAMD_X" or "flag"
@@ -291,6 +302,8 @@ var fields = []field{
 
 	{"tls.cert", func(c *Config) any { return &c.TLS.Cert }},
 	{"tls.key", func(c *Config) any { return &c.TLS.Key }},
+
+	{"debug.keylog_file", func(c *Config) any { return &c.Debug.KeylogFile }},
 }
 
 // Keys returns every dotted key, in file order.

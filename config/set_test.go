@@ -72,7 +72,7 @@ func TestSetErrors(t *testing.T) {
 
 func TestKeysAndEnvNames(t *testing.T) {
 	keys := Keys()
-	if len(keys) != 46 || keys[0] != "name" || keys[len(keys)-1] != "tls.key" {
+	if len(keys) != 47 || keys[0] != "name" || keys[len(keys)-1] != "debug.keylog_file" {
 		t.Errorf("Keys() = %q", keys)
 	}
 	names := map[string]string{

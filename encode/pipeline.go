@@ -31,6 +31,11 @@ type Pipeline struct {
 	Out        func(AccessUnit)
 	Logger     *slog.Logger // default: discard
 	QueueDepth int          // default 2
+	// RestartBackoff is the wait before rebuilding a Restartable encoder
+	// that failed maxFailures frames in a row (default 250 ms); it doubles
+	// while rebuilds keep failing, up to 16 times, and resets once a frame
+	// encodes.
+	RestartBackoff time.Duration
 
 	now   func() time.Time // time.Now unless a test sets it
 	stats pipelineCounters
@@ -61,11 +66,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	if depth <= 0 {
 		depth = 2
 	}
-	if pt, ok := p.Encoder.(*Passthrough); ok {
-		if kr, ok := p.Source.(KeyframeRequester); ok {
-			pt.SetKeyframeRequester(kr.RequestKeyframe)
-		}
-	}
+	p.connectPassthrough()
 	name := p.Source.Info().Name
 	q := capture.NewQueue(depth)
 	p.queue.Store(q)
@@ -106,9 +107,15 @@ func (p *Pipeline) Run(ctx context.Context) error {
 }
 
 // loop encodes frames until ctx is done, the source has ended (getCtx is
-// done) and the queue is empty, or the encoder keeps failing.
+// done) and the queue is empty, or the encoder keeps failing and cannot be
+// restarted.
 func (p *Pipeline) loop(ctx, getCtx context.Context, q *capture.Queue, log *slog.Logger) error {
 	failures := 0
+	backoff := p.RestartBackoff
+	if backoff <= 0 {
+		backoff = 250 * time.Millisecond
+	}
+	wait := backoff
 	for {
 		f, err := q.Get(getCtx) // returns queued frames before getCtx's error
 		if err != nil {
@@ -121,7 +128,7 @@ func (p *Pipeline) loop(ctx, getCtx context.Context, q *capture.Queue, log *slog
 		seq := f.Seq // f goes back to the source in encode
 		err = p.encode(f)
 		if err == nil {
-			failures = 0
+			failures, wait = 0, backoff
 			continue
 		}
 		p.stats.errors.Add(1)
@@ -129,8 +136,42 @@ func (p *Pipeline) loop(ctx, getCtx context.Context, q *capture.Queue, log *slog
 		if failures == 1 {
 			log.Warn("encode failed", "seq", seq, "err", err)
 		}
-		if failures >= maxFailures {
+		if failures < maxFailures {
+			continue
+		}
+		r, ok := p.Encoder.(*Restartable)
+		if !ok {
 			return fmt.Errorf("%d frames in a row failed, last: %w", failures, err)
+		}
+		log.Error("encoder keeps failing; restarting it", "failures", failures, "err", err, "after", wait)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 16*backoff)
+		if rerr := r.Restart(); rerr != nil {
+			log.Error("encoder restart failed; trying again", "err", rerr, "after", wait)
+			failures = maxFailures - 1 // the next failed frame tries again
+			continue
+		}
+		p.stats.restarts.Add(1)
+		p.connectPassthrough()
+		failures = 0
+		log.Info("encoder restarted", "encoder", r.Name(), "restarts", r.Restarts())
+	}
+}
+
+// connectPassthrough lets a *Passthrough encoder (also inside a
+// Restartable) ask a source that implements KeyframeRequester for IDRs.
+func (p *Pipeline) connectPassthrough() {
+	enc := p.Encoder
+	if r, ok := enc.(*Restartable); ok {
+		enc = r.current()
+	}
+	if pt, ok := enc.(*Passthrough); ok {
+		if kr, ok := p.Source.(KeyframeRequester); ok {
+			pt.SetKeyframeRequester(kr.RequestKeyframe)
 		}
 	}
 }

@@ -222,24 +222,34 @@ func TestPipelineEncodeTimes(t *testing.T) {
 }
 
 func TestPipelinePassthroughRequests(t *testing.T) {
-	checkGoroutines(t)
-	fs := &fakeSource{frames: 1, format: capture.H264, data: annexB(testSPS, testPPS, testIDR), block: true}
-	pt := NewPassthrough()
-	keys := make(chan bool, 1)
-	p := &Pipeline{Source: requestingSource{fs}, Encoder: pt, Out: func(au AccessUnit) { keys <- au.Keyframe }}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- p.Run(ctx) }()
-	if !<-keys {
-		t.Error("passthrough of an IDR with parameter sets is not a keyframe")
-	}
-	pt.ForceKeyframe()
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	if fs.asked.Load() != 1 {
-		t.Errorf("source asked for %d keyframes, want 1", fs.asked.Load())
+	// Plain, and inside the Restartable camd wraps every encoder in.
+	for _, wrap := range []bool{false, true} {
+		checkGoroutines(t)
+		fs := &fakeSource{frames: 1, format: capture.H264, data: annexB(testSPS, testPPS, testIDR), block: true}
+		var enc Encoder = NewPassthrough()
+		if wrap {
+			r, err := NewRestartable(func() (Encoder, error) { return NewPassthrough(), nil })
+			if err != nil {
+				t.Fatal(err)
+			}
+			enc = r
+		}
+		keys := make(chan bool, 1)
+		p := &Pipeline{Source: requestingSource{fs}, Encoder: enc, Out: func(au AccessUnit) { keys <- au.Keyframe }}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- p.Run(ctx) }()
+		if !<-keys {
+			t.Error("passthrough of an IDR with parameter sets is not a keyframe")
+		}
+		enc.ForceKeyframe()
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		if fs.asked.Load() != 1 {
+			t.Errorf("wrapped %v: source asked for %d keyframes, want 1", wrap, fs.asked.Load())
+		}
 	}
 }
 

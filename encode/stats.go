@@ -13,6 +13,7 @@ type PipelineStats struct {
 	Encoded   uint64 // access units handed to Out
 	Skipped   uint64 // frames the encoder skipped (rate control)
 	Errors    uint64 // frames the encoder failed on
+	Restarts  uint64 // times a Restartable encoder was rebuilt after failing
 	Keyframes uint64 // keyframes among the access units
 	Bytes     uint64 // bytes of access units handed to Out
 
@@ -28,6 +29,7 @@ const histBuckets = 82
 
 type pipelineCounters struct {
 	in, encoded, skipped, errors, keyframes, bytes atomic.Uint64
+	restarts                                       atomic.Uint64
 	dropped                                        atomic.Uint64 // by queues of finished runs
 	last, total, n                                 atomic.Int64
 	hist                                           [histBuckets]atomic.Uint64
@@ -82,6 +84,7 @@ func (c *pipelineCounters) snapshot() PipelineStats {
 		Encoded:    c.encoded.Load(),
 		Skipped:    c.skipped.Load(),
 		Errors:     c.errors.Load(),
+		Restarts:   c.restarts.Load(),
 		Keyframes:  c.keyframes.Load(),
 		Bytes:      c.bytes.Load(),
 		LastEncode: time.Duration(c.last.Load()),

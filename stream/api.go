@@ -2,6 +2,7 @@ package stream
 
 import (
 	"fmt"
+	"io"
 	"slices"
 	"sync"
 	"time"
@@ -56,6 +57,8 @@ type apiOptions struct {
 	Estimators *estimators
 	// Net replaces the host's network (tests use a virtual one).
 	Net transport.Net
+	// KeyLog receives DTLS keys in the NSS key log format (debugging).
+	KeyLog io.Writer
 }
 
 // interfaceFilter keeps the named interfaces, or is nil to keep all.
@@ -66,10 +69,21 @@ func interfaceFilter(names []string) func(string) bool {
 	return func(iface string) bool { return slices.Contains(names, iface) }
 }
 
+// udpSendBuffer is the send buffer asked for the shared media socket.
+const udpSendBuffer = 4 << 20
+
 // newUDPMux listens on port on every allowed interface, so all viewers
 // share it and one firewall rule is enough.
 func newUDPMux(port int, includeLoopback bool, interfaces []string) (*ice.MultiUDPMuxDefault, error) {
-	opts := []ice.UDPMuxFromPortOption{ice.UDPMuxFromPortWithNetworks(ice.NetworkTypeUDP4, ice.NetworkTypeUDP6)}
+	// All viewers share the socket's send buffer. When a viewer's network
+	// goes dark, the kernel holds the packets to it while it tries to
+	// resolve its address (up to unres_qlen_bytes, 208 KiB by default),
+	// charged to this buffer; at the default size (208 KiB) that stalled
+	// every other viewer's sends until ICE gave up (13 instead of 30 fps
+	// for 20 s in scripts/nettest TestBlackholedViewer). The kernel caps
+	// this at net.core.wmem_max (doubled).
+	opts := []ice.UDPMuxFromPortOption{ice.UDPMuxFromPortWithNetworks(ice.NetworkTypeUDP4, ice.NetworkTypeUDP6),
+		ice.UDPMuxFromPortWithWriteBufferSize(udpSendBuffer)}
 	if includeLoopback {
 		opts = append(opts, ice.UDPMuxFromPortWithLoopback())
 	}
@@ -82,6 +96,11 @@ func newUDPMux(port int, includeLoopback bool, interfaces []string) (*ice.MultiU
 	}
 	return m, nil
 }
+
+// maxDataChannelMessage is the largest DataChannel message camd takes:
+// room above control.MaxMessage, so an oversized control message is
+// answered "too-big" rather than cut off.
+const maxDataChannelMessage = 16 << 10
 
 // newAPI builds the pion API shared by all viewers: H.264 only, the
 // bandwidth estimators, the default interceptors (NACK responder, RTCP
@@ -123,6 +142,17 @@ func newAPI(o apiOptions) (*webrtc.API, error) {
 	}
 	se.SetICETimeouts(o.DisconnectedTimeout, o.FailedTimeout, o.KeepAlive)
 	se.SetIncludeLoopbackCandidate(o.IncludeLoopback)
+	// pion announces DataChannel messages of up to 1 GiB by default;
+	// camd's control messages are at most 4 KiB (control.MaxMessage), and
+	// the answer says 16 KiB (a=max-message-size), which browsers respect.
+	// As of pion v4.2.26 (2026-11) the receiving side does not enforce it
+	// (the datachannel read returns 0 on a short buffer, so pion grows
+	// its buffer); a hostile peer's message is bounded by the SCTP receive
+	// window (1 MiB) and answered too-big by the router unparsed.
+	se.SetSCTPMaxMessageSize(maxDataChannelMessage)
+	if o.KeyLog != nil {
+		se.SetDTLSKeyLogWriter(o.KeyLog)
+	}
 	if o.UDPMux != nil {
 		se.SetICEUDPMux(o.UDPMux)
 	}

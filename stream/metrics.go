@@ -5,6 +5,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"runtime"
 	"sort"
 	"strings"
 )
@@ -109,6 +110,9 @@ func writeMetrics(w io.Writer, st Status) error {
 		{"camd_stream_access_units_total", "counter", "Access units from the encoder.", float64(st.Stream.AccessUnits)},
 		{"camd_stream_bytes_total", "counter", "Bytes from the encoder.", float64(st.Stream.Bytes)},
 		{"camd_stream_keyframes_total", "counter", "Keyframes from the encoder.", float64(st.Stream.Keyframes)},
+		{"camd_encoder_errors_total", "counter", "Frames the encoder failed on.", float64(st.Encoder.Errors)},
+		{"camd_encoder_restarts_total", "counter", "Encoder rebuilds after it kept failing.", float64(st.Encoder.Restarts)},
+		{"go_goroutines", "gauge", "Number of goroutines that currently exist.", float64(runtime.NumGoroutine())},
 	} {
 		p.family(g.name, g.typ, g.help)
 		p.sample(g.name, g.v)

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -32,6 +33,9 @@ type Options struct {
 	// MaxViewers caps concurrent WHEP sessions (default 16); beyond it
 	// POST answers 503 with Retry-After.
 	MaxViewers int
+	// MaxConns caps open HTTP connections (default 256); one more is
+	// answered 503 and closed.
+	MaxConns int
 	// IncludeLoopback offers 127.0.0.1 candidates (tests, same-host viewers).
 	IncludeLoopback bool
 	// UDPPort is the one UDP port all viewers share (pion's UDP mux); 0
@@ -71,6 +75,9 @@ type Options struct {
 	Bitrate BitrateSetter
 	// Policy turns the estimates into the target (see PolicyOptions).
 	Policy PolicyOptions
+	// KeyLog, when set, receives every session's DTLS keys in the NSS key
+	// log format, for Wireshark (debugging only: it defeats the encryption).
+	KeyLog io.Writer
 
 	net    transport.Net // tests: a virtual network instead of the host's
 	Logger *slog.Logger
@@ -130,6 +137,7 @@ func NewServer(hub *Hub, opts Options) (*Server, error) {
 		Interfaces:      opts.Interfaces,
 		Estimators:      &estimators{opts: s.bweOptions},
 		Net:             opts.net,
+		KeyLog:          opts.KeyLog,
 	}
 	s.est = ao.Estimators
 	var mux *ice.MultiUDPMuxDefault
@@ -236,7 +244,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
+	go func() { errc <- hs.Serve(limitConns(ln, s.opts.MaxConns, s.log)) }()
 	select {
 	case err := <-errc:
 		s.Close()

@@ -85,7 +85,7 @@ func newTestServer(t *testing.T, opts Options) *testServer {
 }
 
 // offerSDP makes a real browser-like offer from a pion peer.
-func offerSDP(t *testing.T) string {
+func offerSDP(t testing.TB) string {
 	t.Helper()
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterDefaultCodecs(); err != nil {
@@ -391,5 +391,28 @@ func TestWHEPICERestart(t *testing.T) {
 	// next keyframe repair that); the stream must not fall apart.
 	if st := c.Stats(); st.Lost > 60 {
 		t.Fatalf("lost %d packets across two ICE restarts on loopback", st.Lost)
+	}
+}
+
+// TestHealthzWithoutVideo: /healthz says 503 with a reason when no access
+// unit came, and 200 once one does.
+func TestHealthzWithoutVideo(t *testing.T) {
+	hub := NewHub(HubOptions{})
+	defer hub.Close()
+	srv, err := NewServer(hub, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	h := httptest.NewRecorder()
+	srv.Handler().ServeHTTP(h, httptest.NewRequest("GET", "/healthz", nil))
+	if h.Code != 503 || !strings.Contains(h.Body.String(), "no video") {
+		t.Fatalf("healthz with no video: %d %q", h.Code, h.Body)
+	}
+	hub.Write(au(true, 100), true, time.Now(), 0)
+	h = httptest.NewRecorder()
+	srv.Handler().ServeHTTP(h, httptest.NewRequest("GET", "/healthz", nil))
+	if h.Code != 200 {
+		t.Fatalf("healthz after a unit: %d %q", h.Code, h.Body)
 	}
 }

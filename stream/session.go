@@ -158,8 +158,33 @@ func (s *session) sends() bool {
 	for _, t := range s.pc.GetTransceivers() {
 		if t.Sender() == s.sender {
 			d := t.Direction()
-			return d == webrtc.RTPTransceiverDirectionSendonly || d == webrtc.RTPTransceiverDirectionSendrecv
+			if d != webrtc.RTPTransceiverDirectionSendonly && d != webrtc.RTPTransceiverDirectionSendrecv {
+				return false
+			}
+			// pion keeps the transceiver sendonly when the offer says
+			// inactive; the answer's media section tells the truth.
+			return answerSends(s.pc.LocalDescription(), t.Mid())
 		}
+	}
+	return false
+}
+
+// answerSends reports whether the answer's media section mid sends.
+func answerSends(answer *webrtc.SessionDescription, mid string) bool {
+	if answer == nil {
+		return false
+	}
+	d, err := answer.Unmarshal()
+	if err != nil {
+		return false
+	}
+	for _, m := range d.MediaDescriptions {
+		if v, _ := m.Attribute("mid"); v != mid {
+			continue
+		}
+		_, sendonly := m.Attribute("sendonly")
+		_, sendrecv := m.Attribute("sendrecv")
+		return sendonly || sendrecv
 	}
 	return false
 }

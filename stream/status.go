@@ -35,6 +35,10 @@ type SourceStatus struct {
 type EncoderStatus struct {
 	Name    string `json:"name"`
 	Bitrate int    `json:"bitrate"`
+	// Errors counts frames the encoder failed on; Restarts, the times it
+	// was rebuilt after failing many frames in a row.
+	Errors   uint64 `json:"errors"`
+	Restarts uint64 `json:"restarts"`
 }
 
 // StreamStatus reports the hub's counters.

@@ -82,6 +82,10 @@ func readBody(w http.ResponseWriter, r *http.Request, wantType string, limit int
 		httpError(w, http.StatusUnsupportedMediaType, "Content-Type must be %s, got %q", wantType, r.Header.Get("Content-Type"))
 		return nil, false
 	}
+	if r.ContentLength > limit { // refuse at once, without waiting for a body that may never come
+		httpError(w, http.StatusRequestEntityTooLarge, "body larger than %d bytes", limit)
+		return nil, false
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		var tooBig *http.MaxBytesError

@@ -157,8 +157,13 @@ func DrawI420(planes [][]byte, strides []int, width, height int, c Code) {
 }
 
 // covers reports whether a plane with the given stride holds w x h pixels.
+// It divides rather than multiplies, so a huge stride cannot overflow into
+// a small size.
 func covers(p []byte, stride, w, h int) bool {
-	return w > 0 && h > 0 && stride >= w && len(p) >= (h-1)*stride+w
+	if w <= 0 || h <= 0 || stride < w || len(p) < w {
+		return false
+	}
+	return h-1 <= (len(p)-w)/stride
 }
 
 // fillRows draws rows y0..y0+n-1 (w pixels wide) by drawing the first with

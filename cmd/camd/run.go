@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -81,7 +82,8 @@ func runOn(ctx context.Context, cfg *config.Config, log *slog.Logger, ln net.Lis
 		return err
 	}
 	info := src.Info()
-	enc, err := newEncoder(cfg.Encoder, info, log)
+	// A broken encoder is rebuilt by the pipeline; the viewers stay.
+	enc, err := encode.NewRestartable(func() (encode.Encoder, error) { return buildEncoder(cfg.Encoder, info, log) })
 	if err != nil {
 		return err
 	}
@@ -121,6 +123,15 @@ func runOn(ctx context.Context, cfg *config.Config, log *slog.Logger, ln net.Lis
 			return fmt.Errorf("mdns: %w", err)
 		}
 	}
+	keys, err := openKeyLog(cfg.Debug.KeylogFile, log)
+	if err != nil {
+		return err
+	}
+	var keyWriter io.Writer
+	if keys != nil {
+		defer keys.Close()
+		keyWriter = keys
+	}
 	// The viewers' networks steer the encoder unless adaptation is off.
 	var bitrate stream.BitrateSetter
 	if cfg.Encoder.Adaptive {
@@ -149,6 +160,7 @@ func runOn(ctx context.Context, cfg *config.Config, log *slog.Logger, ln net.Lis
 			}
 			return responder.Peers()
 		},
+		KeyLog: keyWriter,
 		Logger: log,
 		Status: func() stream.Status {
 			ps := pipe.Stats()
@@ -160,7 +172,7 @@ func runOn(ctx context.Context, cfg *config.Config, log *slog.Logger, ln net.Lis
 					Name: info.Name, Format: info.Format.String(), Width: info.Width, Height: info.Height,
 					FPS: info.FPS, Dropped: ps.Dropped,
 				},
-				Encoder: stream.EncoderStatus{Name: enc.Name(), Bitrate: int(cfg.Encoder.Bitrate)},
+				Encoder: stream.EncoderStatus{Name: enc.Name(), Bitrate: int(cfg.Encoder.Bitrate), Errors: ps.Errors, Restarts: ps.Restarts},
 			}
 		},
 	})

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/camd-project/camd/config"
 	"github.com/camd-project/camd/scripts/harness"
 	"github.com/camd-project/camd/stream/whepclient"
 )
@@ -34,20 +33,7 @@ func settleGoroutines(t *testing.T, want int) {
 func TestShutdownWithViewerLeavesNoGoroutine(t *testing.T) {
 	before := runtime.NumGoroutine()
 
-	cfg := config.Default()
-	if err := cfg.Set("source.kind", "pattern"); err != nil {
-		t.Fatal(err)
-	}
-	state := t.TempDir()
-	for k, v := range map[string]string{"source.width": "320", "source.height": "240", "encoder.bitrate": "500kbps",
-		"mdns.enabled": "false", "webrtc.udp_port": "0", "state_dir": state} {
-		if err := cfg.Set(k, v); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
+	cfg := testConfig(t, nil)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -60,7 +46,7 @@ func TestShutdownWithViewerLeavesNoGoroutine(t *testing.T) {
 
 	cctx, ccancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer ccancel()
-	token := waitToken(t, state)
+	token := waitToken(t, cfg.StateDir)
 	c, err := whepclient.Dial(cctx, "http://"+ln.Addr().String()+"/whep", whepclient.Options{IncludeLoopback: true, Token: token})
 	if err != nil {
 		t.Fatal(err)

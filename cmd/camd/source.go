@@ -88,6 +88,9 @@ func cameraState(src capture.Source) string {
 	return "ok"
 }
 
+// buildEncoder makes camd's encoder; tests replace it to inject faults.
+var buildEncoder = newEncoder
+
 // newEncoder builds the configured encoder: a named M2M device is opened
 // directly, anything else goes through encode.New's automatic choice.
 func newEncoder(c config.Encoder, info capture.Info, log *slog.Logger) (encode.Encoder, error) {

@@ -33,6 +33,7 @@ type link struct {
 	name    string // "chromium" or "go"
 	ns      string
 	camdDev string // camd's side, where the rate limit sits
+	dev     string // the viewer's side
 	camd    string // camd's address on this link
 	addr    string // the viewer's address
 	rate    int    // bits per second now; 0: not limited
@@ -72,6 +73,7 @@ func newTopology(t *testing.T, viewers ...string) *topology {
 			camd:    fmt.Sprintf("10.96.%d.1", i+1), addr: fmt.Sprintf("10.96.%d.2", i+1),
 		}
 		viewerDev := fmt.Sprintf("cn%dv%d", id, i+1)
+		l.dev = viewerDev
 		addNS(l.ns)
 		harness.Run(t, "ip", "link", "add", l.camdDev, "netns", top.camdNS, "type", "veth", "peer", "name", viewerDev, "netns", l.ns)
 		harness.Run(t, "ip", "-n", top.camdNS, "addr", "add", l.camd+"/24", "dev", l.camdDev)

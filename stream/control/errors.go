@@ -9,6 +9,7 @@ type Code string
 const (
 	CodeBadJSON        Code = "bad-json"        // not a JSON object
 	CodeTooBig         Code = "too-big"         // over MaxMessage bytes
+	CodeRateLimited    Code = "rate-limited"    // more than MaxRate messages a second; dropped
 	CodeVersion        Code = "version"         // "v" is not Version
 	CodeUnknownType    Code = "unknown-type"    // "type" camd does not know
 	CodeBadField       Code = "bad-field"       // a field missing, unknown, of the wrong type or out of range

@@ -45,6 +45,8 @@ type viewer struct {
 	name    string
 	seq     *uint64
 	lastNag time.Time
+	rate    bucket
+	dropped uint64 // messages over the rate
 }
 
 // NewRouter checks the options and returns a Router.
@@ -112,10 +114,21 @@ func (r *Router) removeLocked(v *viewer) {
 // the control channel, false for the unordered stick channel. Messages of
 // unknown viewers are dropped; bad ones are answered with an error message.
 func (r *Router) Handle(viewerID string, reliable bool, msg []byte) {
-	req, perr := Decode(msg)
 	r.mu.Lock()
 	v := r.viewers[viewerID]
 	if v == nil {
+		r.mu.Unlock()
+		return
+	}
+	if !v.rate.take(r.clk.Now()) {
+		r.rateLimitedLocked(v)
+		r.mu.Unlock()
+		return
+	}
+	r.mu.Unlock()
+	req, perr := Decode(msg) // outside the lock: other viewers go on
+	r.mu.Lock()
+	if v = r.viewers[viewerID]; v == nil {
 		r.mu.Unlock()
 		return
 	}
@@ -273,6 +286,19 @@ func (r *Router) nagLocked(v *viewer, req Request, code Code, msg string) func()
 		r.replyLocked(v, &Error{Code: code, Msg: msg, Type: req.Type, ID: req.ID})
 	}
 	return nil
+}
+
+// rateLimitedLocked drops a message over the rate, and tells the viewer
+// and the log at most once a second.
+func (r *Router) rateLimitedLocked(v *viewer) {
+	v.dropped++
+	now := r.clk.Now()
+	if now.Sub(v.lastNag) < nagInterval {
+		return
+	}
+	v.lastNag = now
+	r.log.Warn("control: viewer over the message rate; dropping", "viewer", v.label, "max_per_s", MaxRate, "dropped", v.dropped)
+	r.replyLocked(v, errorf(CodeRateLimited, "more than %d messages a second; dropping them until the rate falls (%d dropped so far)", MaxRate, v.dropped))
 }
 
 func (r *Router) replyLocked(v *viewer, e *Error) {
