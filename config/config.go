@@ -37,6 +37,10 @@ type Source struct {
 	// Device is the V4L2 device path or name (kind v4l2); empty picks the
 	// first camera.
 	Device string `toml:"device"`
+	// Decoder decodes a camera's MJPEG (kind v4l2 or auto): auto (the
+	// SoC's M2M decoder when there is one, else software), software
+	// (Go's image/jpeg) or the decoder's device path.
+	Decoder string `toml:"decoder"`
 	// Path is an H.264 Annex-B file (kind file).
 	Path string `toml:"path"`
 	// Command is the command line to run (kind exec), kept as one string.
@@ -167,6 +171,7 @@ func Default() *Config {
 		LogLevel: "info",
 		Source: Source{
 			Kind:       "auto",
+			Decoder:    "auto",
 			ExecFormat: "h264",
 			Width:      1280,
 			Height:     720,
@@ -220,6 +225,7 @@ var fields = []field{
 
 	{"source.kind", func(c *Config) any { return &c.Source.Kind }},
 	{"source.device", func(c *Config) any { return &c.Source.Device }},
+	{"source.decoder", func(c *Config) any { return &c.Source.Decoder }},
 	{"source.path", func(c *Config) any { return &c.Source.Path }},
 	{"source.command", func(c *Config) any { return &c.Source.Command }},
 	{"source.exec_format", func(c *Config) any { return &c.Source.ExecFormat }},

@@ -61,6 +61,9 @@ func (c *Config) Validate() error {
 		v.add("source.command", `must be set when source.kind is "exec"`, "source.kind")
 	}
 	v.oneOf("source.exec_format", s.ExecFormat, ExecFormats)
+	if s.Decoder != "auto" && s.Decoder != "software" && !strings.HasPrefix(s.Decoder, "/dev/") {
+		v.add("source.decoder", fmt.Sprintf(`must be "auto", "software" or a device path such as "/dev/video10", got %q`, s.Decoder))
+	}
 	v.frameSize("source.width", s.Width)
 	v.frameSize("source.height", s.Height)
 	if math.IsNaN(s.FPS) || s.FPS < MinFPS || s.FPS > MaxFPS {

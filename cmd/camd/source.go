@@ -24,7 +24,7 @@ func newSource(ctx context.Context, c config.Source, hw *hardware, log *slog.Log
 		return newCamera(c, log)
 	case "auto":
 		if cam := firstCamera(); cam != "" {
-			src, err := newCamera(config.Source{Device: cam, Width: c.Width, Height: c.Height, FPS: c.FPS}, log)
+			src, err := newCamera(config.Source{Device: cam, Decoder: c.Decoder, Width: c.Width, Height: c.Height, FPS: c.FPS}, log)
 			if err == nil {
 				return src, nil
 			}
@@ -62,7 +62,7 @@ func newPattern(c config.Source) capture.Source {
 
 func newCamera(c config.Source, log *slog.Logger) (capture.Source, error) {
 	src, err := capture.NewV4L2(capture.V4L2Options{
-		Device: c.Device, Width: c.Width, Height: c.Height, FPS: c.FPS,
+		Device: c.Device, Width: c.Width, Height: c.Height, FPS: c.FPS, Decoder: c.Decoder,
 		Logger: log.With("component", "camera"),
 	})
 	if err != nil {
