@@ -118,6 +118,11 @@ func (sess *v4l2Session) loop(ctx context.Context, emit func(*Frame)) error {
 			}
 			got++
 			sess.handle(emit)
+			if ctx.Err() != nil {
+				// A consumer slower than the camera (encoding inside emit)
+				// would otherwise keep this loop dequeuing for ever.
+				return nil
+			}
 		}
 		if got == 0 && rev&v4l2.PollErr != 0 {
 			return fmt.Errorf("%s: the driver reports an error and has no frame: %w", sess.dev.Path(), errStalled)
