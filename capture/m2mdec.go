@@ -278,7 +278,8 @@ func (d *M2MDecoder) dequeue() (f *Frame, last bool, err error) {
 		d.held = append(d.held, b.Index)
 		return f, true, nil
 	}
-	if err := d.cap.Enqueue(&v4l2.Buffer{Index: b.Index}); err != nil {
+	d.b = v4l2.Buffer{Index: b.Index}
+	if err := d.cap.Enqueue(&d.b); err != nil {
 		if f != nil {
 			f.Release()
 		}
