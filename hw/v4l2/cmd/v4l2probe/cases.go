@@ -34,7 +34,9 @@ var cases = []probeCase{
 	{"vicodec-decoder", caseVicodecDecoder, false},
 	{"mjpeg-decoder-fallback", caseMJPEGDecoderFallback, false},
 	{"zerocopy", caseZeroCopy, false},
+	{"zerocopy-inline", caseZeroCopyInline, false},
 	{"bench", caseBench, false},
+	{"bench-zerocopy", caseBenchZeroCopy, false},
 
 	{"rec-devices", recDevices, true},
 	{"rec-vicodec", recVicodec, true},

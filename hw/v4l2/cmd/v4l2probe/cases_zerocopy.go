@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/camd-project/camd/capture"
+	"github.com/camd-project/camd/capture/capturetest"
+	"github.com/camd-project/camd/encode"
+	"github.com/camd-project/camd/hw/v4l2"
+)
+
+// caseZeroCopyInline: vivid's HDMI input (NV12 1280x720) into vicodec
+// with the encoder's default options, each frame encoded from inside the
+// camera's callback (where, as of 2026-11, one early run was reported to
+// hang in vicodec's QBUF). The frames must reach the encoder as vivid's
+// DMABUFs, none copied (the encoder's counters), and the stream must be
+// the camera's picture: every picture is decoded by vicodec's decoder and
+// compared with a copy of the frame it was encoded from.
+func caseZeroCopyInline(ctx context.Context, e *env) (string, error) {
+	cam, err := capture.NewV4L2(capture.V4L2Options{Device: "vivid", Input: "3", Width: 1280, Height: 720, FPS: 30,
+		Format: capture.NV12, Open: e.open, Logger: e.log})
+	if err != nil {
+		return "", err
+	}
+	info := cam.Info()
+	enc, err := encode.NewM2M(encode.Options{Width: info.Width, Height: info.Height, FPS: info.FPS, GOP: time.Second / 3}, info,
+		encode.M2MOptions{Device: "/dev/video4", CodedFormat: v4l2.PixFWHT, Open: e.open, Logger: e.log})
+	if err != nil {
+		return "", err
+	}
+	defer enc.Close()
+	dec, err := capture.NewM2MDecoder(capture.M2MDecoderOptions{Device: "/dev/video5", Coded: capture.Format(v4l2.PixFWHT),
+		Width: info.Width, Height: info.Height, Open: e.open, Logger: e.log})
+	if err != nil {
+		return "", err
+	}
+	defer dec.Close()
+	const frames = 20
+	n := 0
+	minPSNR, maxDiff := 1e9, 0
+	var bad error
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	src := &capture.Frame{}
+	err = cam.Run(ctx, func(f *capture.Frame) {
+		defer f.Release()
+		if bad != nil || n == frames {
+			return
+		}
+		nv12ToI420(src, f)
+		au, ok, err := enc.Encode(f)
+		if err == nil && !ok {
+			err = fmt.Errorf("frame %d: no picture", f.Seq)
+		}
+		if err == nil {
+			var pic *capture.Frame
+			if pic, err = dec.Decode(au.Data); err == nil && pic == nil {
+				err = fmt.Errorf("frame %d: the decoder flagged the picture as broken", f.Seq)
+			}
+			if err == nil {
+				psnr, diff, cerr := capturetest.Compare(pic, src)
+				pic.Release()
+				minPSNR, maxDiff, err = min(minPSNR, psnr), max(maxDiff, diff), cerr
+				if err == nil && (psnr < 28 || diff > 12) {
+					err = fmt.Errorf("frame %d: decoded picture is not the camera's: PSNR %.1f dB, block means up to %d apart", f.Seq, psnr, diff)
+				}
+			}
+		}
+		if bad = err; err != nil || n+1 == frames {
+			cancel()
+		}
+		n++
+	})
+	if err == nil {
+		err = bad
+	}
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return "", err
+	}
+	st := enc.Stats()
+	if n < frames || st.Copied != 0 || st.Imported != frames || !st.ZeroCopy {
+		return "", fmt.Errorf("%d frames, %d copied, %d imported as DMABUFs; want %d, all imported", n, st.Copied, st.Imported, frames)
+	}
+	return fmt.Sprintf("frames=%d copied=%d imported=%d min_psnr_y=%.1fdB max_block_diff=%d", n, st.Copied, st.Imported, minPSNR, maxDiff), nil
+}
+
+// nv12ToI420 copies an NV12 frame into dst as compact I420.
+func nv12ToI420(dst, f *capture.Frame) {
+	w, h := f.Width, f.Height
+	cw, ch := w/2, h/2
+	if dst.Width != w || dst.Height != h {
+		*dst = capture.Frame{Format: capture.I420, Width: w, Height: h, Strides: []int{w, cw, cw},
+			Planes: [][]byte{make([]byte, w*h), make([]byte, cw*ch), make([]byte, cw*ch)}}
+	}
+	for y := 0; y < h; y++ {
+		copy(dst.Planes[0][y*w:(y+1)*w], f.Planes[0][y*f.Strides[0]:])
+	}
+	for y := 0; y < ch; y++ {
+		row := f.Planes[1][y*f.Strides[1]:]
+		for x := 0; x < cw; x++ {
+			dst.Planes[1][y*cw+x], dst.Planes[2][y*cw+x] = row[2*x], row[2*x+1]
+		}
+	}
+}
