@@ -35,6 +35,7 @@ var cases = []probeCase{
 	{"mjpeg-decoder-fallback", caseMJPEGDecoderFallback, false},
 	{"zerocopy", caseZeroCopy, false},
 	{"zerocopy-inline", caseZeroCopyInline, false},
+	{"zerocopy-fallback", caseZeroCopyFallback, false},
 	{"bench", caseBench, false},
 	{"bench-zerocopy", caseBenchZeroCopy, false},
 

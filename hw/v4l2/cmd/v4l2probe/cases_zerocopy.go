@@ -1,9 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/camd-project/camd/capture"
@@ -20,6 +24,22 @@ import (
 // the camera's picture: every picture is decoded by vicodec's decoder and
 // compared with a copy of the frame it was encoded from.
 func caseZeroCopyInline(ctx context.Context, e *env) (string, error) {
+	return zeroCopyInline(ctx, e, -1)
+}
+
+// caseZeroCopyFallback is caseZeroCopyInline with the encoder's QBUF of
+// frame 5 (vivid's DMABUF) failing with EIO: the encoder says once that
+// it copies from now on, the frame is encoded by copy, and so are the
+// rest; no picture is lost and every one is still the camera's.
+func caseZeroCopyFallback(ctx context.Context, e *env) (string, error) {
+	return zeroCopyInline(ctx, e, 5)
+}
+
+func zeroCopyInline(ctx context.Context, e *env, faultAt int) (string, error) {
+	req, _ := v4l2.RequestNumber("VIDIOC_QBUF")
+	fo := &faultOpener{open: e.open, req: req}
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(io.MultiWriter(&logs, e.out), nil))
 	cam, err := capture.NewV4L2(capture.V4L2Options{Device: "vivid", Input: "3", Width: 1280, Height: 720, FPS: 30,
 		Format: capture.NV12, Open: e.open, Logger: e.log})
 	if err != nil {
@@ -27,7 +47,7 @@ func caseZeroCopyInline(ctx context.Context, e *env) (string, error) {
 	}
 	info := cam.Info()
 	enc, err := encode.NewM2M(encode.Options{Width: info.Width, Height: info.Height, FPS: info.FPS, GOP: time.Second / 3}, info,
-		encode.M2MOptions{Device: "/dev/video4", CodedFormat: v4l2.PixFWHT, Open: e.open, Logger: e.log})
+		encode.M2MOptions{Device: "/dev/video4", CodedFormat: v4l2.PixFWHT, Open: fo.Open, Logger: log})
 	if err != nil {
 		return "", err
 	}
@@ -51,6 +71,7 @@ func caseZeroCopyInline(ctx context.Context, e *env) (string, error) {
 			return
 		}
 		nv12ToI420(src, f)
+		fo.armed.Store(n == faultAt)
 		au, ok, err := enc.Encode(f)
 		if err == nil && !ok {
 			err = fmt.Errorf("frame %d: no picture", f.Seq)
@@ -81,10 +102,16 @@ func caseZeroCopyInline(ctx context.Context, e *env) (string, error) {
 		return "", err
 	}
 	st := enc.Stats()
-	if n < frames || st.Copied != 0 || st.Imported != frames || !st.ZeroCopy {
+	fallbacks := strings.Count(logs.String(), "zero-copy failed; copying frames from now on")
+	if faultAt < 0 && (n < frames || st.Copied != 0 || st.Imported != frames || !st.ZeroCopy || fallbacks != 0) {
 		return "", fmt.Errorf("%d frames, %d copied, %d imported as DMABUFs; want %d, all imported", n, st.Copied, st.Imported, frames)
 	}
-	return fmt.Sprintf("frames=%d copied=%d imported=%d min_psnr_y=%.1fdB max_block_diff=%d", n, st.Copied, st.Imported, minPSNR, maxDiff), nil
+	if faultAt >= 0 && (n < frames || fo.Fired() != 1 || st.Imported != uint64(faultAt) || st.Copied != uint64(frames-faultAt) ||
+		st.ZeroCopy || fallbacks != 1) {
+		return "", fmt.Errorf("%d frames, %d faults, %d imported, %d copied, fallback logged %d times; want %d, 1, %d, %d, once",
+			n, fo.Fired(), st.Imported, st.Copied, fallbacks, frames, faultAt, frames-faultAt)
+	}
+	return fmt.Sprintf("frames=%d faults=%d fallback_logged=%d copied=%d imported=%d min_psnr_y=%.1fdB max_block_diff=%d", n, fo.Fired(), fallbacks, st.Copied, st.Imported, minPSNR, maxDiff), nil
 }
 
 // nv12ToI420 copies an NV12 frame into dst as compact I420.
