@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/camd-project/camd/capture"
-	"github.com/camd-project/camd/capture/decodetest"
+	"github.com/camd-project/camd/encode/vicodectest"
 	"github.com/camd-project/camd/hw/v4l2"
 )
 
@@ -30,7 +30,7 @@ func caseVicodecDecoder(ctx context.Context, e *env) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	res, err := decodetest.RoundTrip{Encoder: encPath, Decoder: dec, Sizes: [2][2]int{{1280, 720}, {640, 360}}, N: 10, Logger: e.log}.Run(ctx, e.open)
+	res, err := vicodectest.RoundTrip{Encoder: encPath, Decoder: dec, Sizes: [2][2]int{{1280, 720}, {640, 360}}, N: 10, Logger: e.log}.Run(ctx, e.open)
 	if err != nil {
 		return "", err
 	}
@@ -41,7 +41,7 @@ func caseVicodecDecoder(ctx context.Context, e *env) (string, error) {
 // 640x360 (vicodec's smallest) then 800x480, 2 pictures each, on
 // /dev/video4 and /dev/video5.
 func recVicodecDecoder(ctx context.Context, e *env) (string, error) {
-	res, err := decodetest.RoundTrip{Encoder: "/dev/video4", Decoder: "/dev/video5", Sizes: [2][2]int{{640, 360}, {800, 480}}, N: 2, Logger: e.log}.Run(ctx, e.open)
+	res, err := vicodectest.RoundTrip{Encoder: "/dev/video4", Decoder: "/dev/video5", Sizes: [2][2]int{{640, 360}, {800, 480}}, N: 2, Logger: e.log}.Run(ctx, e.open)
 	if err != nil {
 		return "", err
 	}

@@ -1,9 +1,9 @@
-// Package decodetest runs capture's M2M decoder over pictures encoded by
+// Package vicodectest runs capture's M2M decoder over pictures encoded by
 // vicodec's stateful encoder and checks every decoded picture against its
 // source. v4l2probe runs it on the real driver in the VM tests (and
 // records it); capture's unit test replays the recording through the same
 // code.
-package decodetest
+package vicodectest
 
 import (
 	"context"
