@@ -65,6 +65,7 @@ type M2MDecoder struct {
 	changes      int    // source changes handled
 	changing     bool   // a source change waits for the capture queue's last buffer
 	held         []int  // capture buffers kept back: the LAST ones
+	closed       bool
 	b            v4l2.Buffer
 }
 
@@ -500,8 +501,13 @@ func (d *M2MDecoder) Restart() error {
 	return d.dev.StreamOn(d.capType)
 }
 
-// Close stops streaming and closes the device.
+// Close stops streaming and closes the device. Closing again does
+// nothing.
 func (d *M2MDecoder) Close() error {
+	if d.closed {
+		return nil
+	}
+	d.closed = true
 	if d.cap != nil {
 		_ = d.dev.StreamOff(d.capType)
 	}
