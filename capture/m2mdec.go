@@ -148,7 +148,7 @@ func (d *M2MDecoder) Decode(data []byte) (*Frame, error) {
 	if err := d.queue(data); err != nil {
 		return nil, err
 	}
-	return d.next(true)
+	return d.next()
 }
 
 // queue copies data into a free bitstream buffer and queues it. The
@@ -170,9 +170,10 @@ func (d *M2MDecoder) queue(data []byte) error {
 	return d.out.Enqueue(&d.b)
 }
 
-// next waits for the next decoded picture. With wait false it returns
-// what is there (nil when nothing). It handles source changes on the way.
-func (d *M2MDecoder) next(wait bool) (*Frame, error) {
+// next waits for the next decoded picture; nil when the driver has
+// answered for every queued picture without one (it flagged it broken).
+// It handles source changes on the way.
+func (d *M2MDecoder) next() (*Frame, error) {
 	deadline := time.Now().Add(d.o.Timeout)
 	for {
 		if d.cap != nil {
@@ -202,7 +203,7 @@ func (d *M2MDecoder) next(wait bool) (*Frame, error) {
 				continue
 			}
 		}
-		if !wait || d.done >= d.queued && !d.changing {
+		if d.done >= d.queued && !d.changing {
 			return nil, nil
 		}
 		left := time.Until(deadline)
@@ -266,11 +267,13 @@ func (d *M2MDecoder) dequeue() (f *Frame, last bool, err error) {
 	}
 	b := &d.b
 	last = b.Flags&v4l2.BufFlagLast != 0
-	// The LAST buffer (often empty) ends a drain or the old size: keep it
-	// until Restart, or until the queue is set up again.
-	if data := d.cap.Data(b, 0); len(data) > 0 {
+	// Every buffer but an empty LAST one (which ends a drain or the old
+	// size) answers for a queued picture: decoded, or broken (flagged, or
+	// too short), which leaves f nil. The LAST one is kept until Restart,
+	// or until the queue is set up again.
+	if data := d.cap.Data(b, 0); !last || len(data) > 0 {
 		d.done++
-		if b.Flags&v4l2.BufFlagError == 0 {
+		if b.Flags&v4l2.BufFlagError == 0 && len(data) > 0 {
 			f = d.copyOut(data)
 		}
 	}
