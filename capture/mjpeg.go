@@ -24,12 +24,7 @@ type mjpegDecoder struct {
 
 func newMJPEGDecoder(w, h int) *mjpegDecoder {
 	d := &mjpegDecoder{w: w, h: h}
-	d.pool = framePool{keep: 4, setup: func(f *Frame) {
-		cw, ch := (w+1)/2, (h+1)/2
-		f.Format, f.Width, f.Height = I420, w, h
-		f.Planes = [][]byte{make([]byte, w*h), make([]byte, cw*ch), make([]byte, cw*ch)}
-		f.Strides = []int{w, cw, cw}
-	}}
+	d.pool = framePool{keep: 4, setup: func(f *Frame) { i420Buffers(f, w, h) }}
 	return d
 }
 
