@@ -34,6 +34,11 @@ type V4L2Options struct {
 	// the current one. HDMI-like inputs get the DV timings closest to
 	// Width, Height and FPS.
 	Input string
+	// Decoder decodes MJPEG: DecoderAuto uses an M2M decoder found by its
+	// formats (the Pi's bcm2835-codec), a path names one, "" or
+	// DecoderSoftware use Go's image/jpeg. A hardware decoder that is
+	// missing or fails falls back to software, logged once.
+	Decoder string
 	// Buffers is how many buffers to ask the driver for (default 4).
 	Buffers int
 	// RetryEvery is how often a camera that vanished is looked for
@@ -119,6 +124,9 @@ type V4L2 struct {
 	seq      atomic.Uint64
 	dropped  atomic.Uint64
 	mjpeg    *mjpegDecoder
+	// hwDecFailed: the hardware MJPEG decoder was missing or failed; the
+	// software one is used from then on.
+	hwDecFailed atomic.Bool
 
 	mu     sync.Mutex
 	status V4L2Status

@@ -26,6 +26,9 @@ type v4l2Session struct {
 	give   []func() // OnRelease of each buffer's frame
 
 	exported bool // the buffers are DMABUFs too (FrameDMABuf)
+	// dec is the hardware MJPEG decoder, used by the loop only; nil
+	// decodes in software.
+	dec *M2MDecoder
 
 	mu     sync.Mutex
 	held   int  // frames the consumer has
@@ -80,6 +83,7 @@ func (s *V4L2) start(dev *v4l2.Device) (*v4l2Session, error) {
 	if m := v4l2.MonotonicNow(); m != 0 {
 		sess.mono, sess.monoAt = m, time.Now()
 	}
+	sess.dec = s.openDecoder()
 	return sess, nil
 }
 
@@ -114,6 +118,11 @@ func (sess *v4l2Session) loop(ctx context.Context, emit func(*Frame)) error {
 			}
 			got++
 			sess.handle(emit)
+			if ctx.Err() != nil {
+				// A consumer slower than the camera (encoding inside emit)
+				// would otherwise keep this loop dequeuing for ever.
+				return nil
+			}
 		}
 		if got == 0 && rev&v4l2.PollErr != 0 {
 			return fmt.Errorf("%s: the driver reports an error and has no frame: %w", sess.dev.Path(), errStalled)
@@ -151,7 +160,7 @@ func (sess *v4l2Session) handle(emit func(*Frame)) {
 	f := sess.frames[idx]
 	switch {
 	case s.mjpeg != nil:
-		out, err := s.mjpeg.decode(data)
+		out, err := sess.decodeMJPEG(data)
 		sess.requeue(idx)
 		if err != nil {
 			s.dropped.Add(1)
@@ -258,6 +267,7 @@ func (sess *v4l2Session) finish() {
 	sess.mu.Lock()
 	defer sess.mu.Unlock()
 	sess.done = true
+	sess.closeDecoder()
 	sess.dev.StreamOff(sess.q.Type()) // fails when the camera is gone: nothing to stop
 	if sess.held == 0 {
 		sess.closeLocked()

@@ -44,13 +44,21 @@ type Source struct {
 	// Device is the V4L2 device path or name (kind v4l2); empty picks the
 	// first camera.
 	Device string `toml:"device"`
+	// Decoder decodes a camera's MJPEG (kind v4l2 or auto): auto (the
+	// SoC's M2M decoder when there is one, else software), software
+	// (Go's image/jpeg) or the decoder's device path.
+	Decoder string `toml:"decoder"`
 	// Path is an H.264 Annex-B file (kind file).
 	Path string `toml:"path"`
 	// Command is the command line to run (kind exec), kept as one string.
-	Command string  `toml:"command"`
-	Width   int     `toml:"width"`
-	Height  int     `toml:"height"`
-	FPS     float64 `toml:"fps"`
+	Command string `toml:"command"`
+	// ExecFormat is what the command writes to stdout (kind exec): h264
+	// (Annex-B, passed through) or raw frames of nv12, i420 or yuyv, back
+	// to back, each Width x Height, at FPS.
+	ExecFormat string  `toml:"exec_format"`
+	Width      int     `toml:"width"`
+	Height     int     `toml:"height"`
+	FPS        float64 `toml:"fps"`
 	// Grain adds moving film grain of this amplitude (0 to 64) to the
 	// test pattern, so that it takes as many bits as a camera picture;
 	// 0 keeps it clean.
@@ -199,10 +207,12 @@ func Default() *Config {
 		Listen:   ":8080",
 		LogLevel: "info",
 		Source: Source{
-			Kind:   "auto",
-			Width:  1280,
-			Height: 720,
-			FPS:    30,
+			Kind:       "auto",
+			Decoder:    "auto",
+			ExecFormat: "h264",
+			Width:      1280,
+			Height:     720,
+			FPS:        30,
 		},
 		Encoder: Encoder{
 			Kind:       "auto",
@@ -254,8 +264,10 @@ var fields = []field{
 
 	{"source.kind", func(c *Config) any { return &c.Source.Kind }},
 	{"source.device", func(c *Config) any { return &c.Source.Device }},
+	{"source.decoder", func(c *Config) any { return &c.Source.Decoder }},
 	{"source.path", func(c *Config) any { return &c.Source.Path }},
 	{"source.command", func(c *Config) any { return &c.Source.Command }},
+	{"source.exec_format", func(c *Config) any { return &c.Source.ExecFormat }},
 	{"source.width", func(c *Config) any { return &c.Source.Width }},
 	{"source.height", func(c *Config) any { return &c.Source.Height }},
 	{"source.fps", func(c *Config) any { return &c.Source.FPS }},

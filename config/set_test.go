@@ -30,7 +30,7 @@ func TestSet(t *testing.T) {
 	}
 	want := Default()
 	want.Name, want.Listen = "garage", "0.0.0.0:80"
-	want.Source = Source{Kind: "v4l2", Device: "/dev/video2", Width: 1920, Height: 1080, FPS: 59.94}
+	want.Source = Source{Kind: "v4l2", Device: "/dev/video2", Decoder: "auto", ExecFormat: "h264", Width: 1920, Height: 1080, FPS: 59.94}
 	want.Encoder.Bitrate, want.Encoder.MaxBitrate = 4_000_000, 8_000_000
 	want.Encoder.GOP = Duration(3 * time.Second)
 	want.WebRTC.ICEServers = []string{"stun:a:1", "stun:b:2"}
@@ -72,7 +72,7 @@ func TestSetErrors(t *testing.T) {
 
 func TestKeysAndEnvNames(t *testing.T) {
 	keys := Keys()
-	if len(keys) != 47 || keys[0] != "name" || keys[len(keys)-1] != "debug.keylog_file" {
+	if len(keys) != 49 || keys[0] != "name" || keys[len(keys)-1] != "debug.keylog_file" {
 		t.Errorf("Keys() = %q", keys)
 	}
 	names := map[string]string{

@@ -35,6 +35,7 @@ const (
 var (
 	LogLevels    = []string{"debug", "info", "warn", "error"}
 	SourceKinds  = []string{"auto", "pattern", "file", "v4l2", "exec", "tello"}
+	ExecFormats  = []string{"h264", "nv12", "i420", "yuyv"}
 	SerialModes  = []string{"lines", "raw"}
 	EncoderKinds = []string{"auto", "openh264", "v4l2m2m", "passthrough"}
 	AuthViews    = []string{"token", "open"}
@@ -61,6 +62,10 @@ func (c *Config) Validate() error {
 	case s.Kind == "exec" && strings.TrimSpace(s.Command) == "":
 		v.add("source.command", `must be set when source.kind is "exec"`, "source.kind")
 	}
+	v.oneOf("source.exec_format", s.ExecFormat, ExecFormats)
+	if s.Decoder != "auto" && s.Decoder != "software" && !strings.HasPrefix(s.Decoder, "/dev/") {
+		v.add("source.decoder", fmt.Sprintf(`must be "auto", "software" or a device path such as "/dev/video10", got %q`, s.Decoder))
+	}
 	v.frameSize("source.width", s.Width)
 	v.frameSize("source.height", s.Height)
 	if math.IsNaN(s.FPS) || s.FPS < MinFPS || s.FPS > MaxFPS {
@@ -75,6 +80,10 @@ func (c *Config) Validate() error {
 	switch {
 	case e.Kind == "passthrough" && s.Kind == "pattern":
 		v.add("encoder.kind", `"passthrough" needs a source that gives H.264; the test pattern gives raw frames`, "source.kind")
+	case e.Kind == "passthrough" && s.Kind == "exec" && s.ExecFormat != "h264" && slices.Contains(ExecFormats, s.ExecFormat):
+		v.add("encoder.kind", fmt.Sprintf(`"passthrough" needs a source that gives H.264; source.exec_format %q is raw frames`, s.ExecFormat), "source.exec_format", "source.kind")
+	case (e.Kind == "openh264" || e.Kind == "v4l2m2m") && s.Kind == "exec" && s.ExecFormat == "h264":
+		v.add("encoder.kind", fmt.Sprintf(`%q cannot encode an exec source giving H.264; set source.exec_format to the raw format the command writes, or use "passthrough" or "auto"`, e.Kind), "source.exec_format", "source.kind")
 	case (e.Kind == "openh264" || e.Kind == "v4l2m2m") && s.Kind == "file":
 		v.add("encoder.kind", fmt.Sprintf(`%q cannot encode a file source, which is already H.264; use "passthrough" or "auto"`, e.Kind), "source.kind")
 	}

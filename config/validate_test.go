@@ -51,6 +51,17 @@ func TestValidate(t *testing.T) {
 			[]string{`source.path: must be set when source.kind is "file"`}},
 		{"exec needs command", func(c *Config) { c.Source.Kind = "exec"; c.Source.Command = "  " },
 			[]string{`source.command: must be set when source.kind is "exec"`}},
+		{"decoder", func(c *Config) { c.Source.Decoder = "hardware" },
+			[]string{`source.decoder: must be "auto", "software" or a device path such as "/dev/video10", got "hardware"`}},
+		{"decoder path", func(c *Config) { c.Source.Decoder = "/dev/video10" }, nil},
+		{"exec format", func(c *Config) { c.Source.Kind, c.Source.Command, c.Source.ExecFormat = "exec", "cam", "rgb24" },
+			[]string{`source.exec_format: must be one of h264, nv12, i420, yuyv, got "rgb24"`}},
+		{"exec raw frames", func(c *Config) { c.Source.Kind, c.Source.Command, c.Source.ExecFormat = "exec", "cam", "nv12" }, nil},
+		{"passthrough of raw exec frames", func(c *Config) {
+			c.Source.Kind, c.Source.Command, c.Source.ExecFormat, c.Encoder.Kind = "exec", "cam", "yuyv", "passthrough"
+		}, []string{`encoder.kind: "passthrough" needs a source that gives H.264; source.exec_format "yuyv" is raw frames`}},
+		{"encoding exec H.264", func(c *Config) { c.Source.Kind, c.Source.Command, c.Encoder.Kind = "exec", "cam", "openh264" },
+			[]string{`encoder.kind: "openh264" cannot encode an exec source giving H.264; set source.exec_format to the raw format the command writes, or use "passthrough" or "auto"`}},
 		{"size range and parity", func(c *Config) { c.Source.Width, c.Source.Height = 8, 721 },
 			[]string{`source.width: must be between 16 and 4096, got 8`, `source.height: must be even (4:2:0 chroma), got 721`}},
 		{"size limits", func(c *Config) { c.Source.Width, c.Source.Height = 4096, 16 }, nil},

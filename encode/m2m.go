@@ -39,14 +39,14 @@ type M2MOptions struct {
 	Logger       *slog.Logger // default: discard
 	// Now is the clock for restart pacing (default time.Now).
 	Now func() time.Time
-	// ZeroCopy lets the encoder import the camera's buffers as DMABUFs
-	// instead of copying frames, when the camera exports them
-	// (capture.FrameDMABuf) and their layout is the encoder's; if the
-	// encoder refuses them it goes back to copying. Off by default: proven
-	// vivid → vicodec through a Pipeline in the VM tests, but as of
-	// 2026-11 one run that encoded from inside the camera's callback hung
-	// in vicodec's QBUF, unexplained.
-	ZeroCopy bool
+	// CopyFrames always copies frames into the encoder's buffers. By
+	// default the encoder imports the camera's buffers as DMABUFs instead
+	// (zero-copy) when the camera exports them (capture.FrameDMABuf) and
+	// their layout is the encoder's; the first failure of that (the
+	// encoder refuses the import, or a frame fails while imported) goes
+	// back to copying for good, logged once. Proven vivid → vicodec in the
+	// VM tests, through a Pipeline and from inside the camera's callback.
+	CopyFrames bool
 }
 
 func (o M2MOptions) withDefaults() M2MOptions {
@@ -110,6 +110,8 @@ type M2M struct {
 	buf         []byte  // the last access unit, valid until the next Encode
 	convBuf     i420Buf // for conversions that go through I420
 	zc          int     // zero-copy state: zcUnknown, zcOn, zcOff
+	// copied and imported count frames queued by copy and by DMABUF.
+	copied, imported uint64
 
 	mu         sync.Mutex // guards bitrate and keyframe requests against Encode
 	bitrate    int
@@ -189,11 +191,15 @@ type M2MStats struct {
 	// ZeroCopy says that frames reach the encoder as the camera's DMABUFs,
 	// without a copy.
 	ZeroCopy bool
+	// Copied counts frames copied into the encoder's buffers, Imported
+	// those queued as the camera's DMABUFs.
+	Copied, Imported uint64
 }
 
 // Stats returns the encoder's counters. It must not run during Encode.
 func (e *M2M) Stats() M2MStats {
-	return M2MStats{Restarts: e.restarts, LastRestart: e.lastRestart, DeviceTime: e.deviceTime, ZeroCopy: e.zc == zcOn && e.s != nil && e.s.dmabuf}
+	return M2MStats{Restarts: e.restarts, LastRestart: e.lastRestart, DeviceTime: e.deviceTime,
+		ZeroCopy: e.zc == zcOn && e.s != nil && e.s.dmabuf, Copied: e.copied, Imported: e.imported}
 }
 
 // SetBitrate sets the target bitrate; it takes effect from the next frame,
@@ -255,9 +261,10 @@ func (e *M2M) Encode(f *capture.Frame) (AccessUnit, bool, error) {
 	}
 	e.applyBitrate()
 	au, ok, err := e.s.encode(e, f)
-	if err != nil && e.s.importFailed {
-		// The encoder cannot take the camera's buffers after all: copy.
-		e.log.Info("encoder cannot import the camera's DMABUFs; copying frames", "device", e.path, "err", err)
+	if err != nil && e.s.dmabuf {
+		// The encoder cannot take the camera's buffers after all, or failed
+		// while it did: copy from now on.
+		e.log.Warn("zero-copy failed; copying frames from now on", "device", e.path, "err", err)
 		e.zc = zcOff
 		e.stop()
 		if err := e.start(); err != nil {

@@ -41,7 +41,9 @@ func repeatVicodec720(tb testing.TB) (*M2M, *v4l2test.Player) {
 	}
 	e, err := NewM2M(Options{Width: 1280, Height: 720, FPS: 30, GOP: time.Second / 3, Bitrate: 2_000_000},
 		capture.Info{Format: capture.NV12, Width: 1280, Height: 720, FPS: 30},
-		M2MOptions{Device: "/dev/video4", CodedFormat: v4l2.PixFWHT, Open: p.Open})
+		// rec-vicodec-720 was recorded copying: a replayed camera's frames
+		// (BenchmarkCaptureToEncode720p) must not switch it to DMABUF.
+		M2MOptions{Device: "/dev/video4", CodedFormat: v4l2.PixFWHT, Open: p.Open, CopyFrames: true})
 	if err != nil {
 		tb.Fatal(err)
 	}

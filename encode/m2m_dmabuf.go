@@ -28,7 +28,7 @@ func (e *M2M) tryZeroCopy(f *capture.Frame) {
 	}
 	e.zc = zcOff
 	d, ok := capture.FrameDMABuf(f)
-	if !e.mo.ZeroCopy || !ok || !sameLayout(f, e.raw, e.s.outFmt, d) {
+	if e.mo.CopyFrames || !ok || !sameLayout(f, e.raw, e.s.outFmt, d) {
 		return
 	}
 	e.stop()
@@ -78,6 +78,7 @@ func (s *m2mSession) queueDMABuf(e *M2M, f *capture.Frame, idx int, ts time.Dura
 		return err
 	}
 	s.imported = true
+	e.imported++
 	return nil
 }
 

@@ -197,6 +197,7 @@ func (s *m2mSession) encode(e *M2M, f *capture.Frame) (AccessUnit, bool, error) 
 			s.freeOut = append(s.freeOut, idx)
 			return AccessUnit{}, false, err
 		}
+		e.copied++
 		s.b = v4l2.Buffer{Index: idx, Timestamp: ts, Field: v4l2.FieldNone}
 		s.b.Planes[0].BytesUsed = n
 		queued = time.Now()

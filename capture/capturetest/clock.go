@@ -1,5 +1,6 @@
 // Package capturetest helps test code that uses package capture: a fake
-// clock that moves only when the test says so.
+// clock that moves only when the test says so, and Compare for decoded
+// pictures.
 package capturetest
 
 import (

@@ -24,7 +24,7 @@ func newSource(ctx context.Context, c config.Source, hw *hardware, log *slog.Log
 		return newCamera(c, log)
 	case "auto":
 		if cam := firstCamera(); cam != "" {
-			src, err := newCamera(config.Source{Device: cam, Width: c.Width, Height: c.Height, FPS: c.FPS}, log)
+			src, err := newCamera(config.Source{Device: cam, Decoder: c.Decoder, Width: c.Width, Height: c.Height, FPS: c.FPS}, log)
 			if err == nil {
 				return src, nil
 			}
@@ -38,13 +38,22 @@ func newSource(ctx context.Context, c config.Source, hw *hardware, log *slog.Log
 	case "file":
 		return capture.NewFileSource(c.Path, c.FPS)
 	case "exec":
+		format, ok := execFormats[c.ExecFormat]
+		if !ok {
+			return nil, fmt.Errorf("source.exec_format %q, want one of %v", c.ExecFormat, config.ExecFormats)
+		}
 		return capture.NewExec(capture.ExecOptions{
-			Command: c.Command, Width: c.Width, Height: c.Height, FPS: c.FPS,
+			Command: c.Command, Format: format, Width: c.Width, Height: c.Height, FPS: c.FPS,
 			Logger: log.With("component", "exec"),
 		})
 	default:
 		return nil, fmt.Errorf("source.kind %q is not supported by this build", c.Kind)
 	}
+}
+
+// execFormats maps source.exec_format to what the command writes.
+var execFormats = map[string]capture.Format{
+	"": capture.H264, "h264": capture.H264, "nv12": capture.NV12, "i420": capture.I420, "yuyv": capture.YUYV,
 }
 
 func newPattern(c config.Source) capture.Source {
@@ -53,7 +62,7 @@ func newPattern(c config.Source) capture.Source {
 
 func newCamera(c config.Source, log *slog.Logger) (capture.Source, error) {
 	src, err := capture.NewV4L2(capture.V4L2Options{
-		Device: c.Device, Width: c.Width, Height: c.Height, FPS: c.FPS,
+		Device: c.Device, Width: c.Width, Height: c.Height, FPS: c.FPS, Decoder: c.Decoder,
 		Logger: log.With("component", "camera"),
 	})
 	if err != nil {

@@ -265,6 +265,12 @@ type rawEncoderCmd struct { // struct v4l2_encoder_cmd
 	Data  [8]uint32
 }
 
+type rawDecoderCmd struct { // struct v4l2_decoder_cmd
+	Cmd   uint32
+	Flags uint32
+	Data  [16]uint32 // union: stop.pts (u64), start, raw
+}
+
 type rawInput struct { // struct v4l2_input
 	Index        uint32
 	Name         [32]byte

@@ -162,6 +162,16 @@ const (
 	EncCmdStop  = 1
 )
 
+// Decoder commands, V4L2_DEC_CMD_*.
+const (
+	DecCmdStart = 0
+	DecCmdStop  = 1
+)
+
+// SrcChResolution is V4L2_EVENT_SRC_CH_RESOLUTION, the bit of
+// Event.Changes saying the coded size (and with it the buffers) changed.
+const SrcChResolution = 1
+
 // Selection targets, V4L2_SEL_TGT_*.
 const (
 	SelTgtCrop    = 0x0000

@@ -65,6 +65,14 @@ func (d *Device) EncoderCommand(cmd, flags uint32) error {
 	return d.ioctl(vidiocEncoderCmd, unsafe.Pointer(&c), unsafe.Sizeof(c))
 }
 
+// DecoderCommand sends a decoder command (VIDIOC_DECODER_CMD): DecCmdStop
+// drains the decoder (the last decoded buffer comes back with
+// BufFlagLast, then EventEOS), DecCmdStart resumes it after a drain.
+func (d *Device) DecoderCommand(cmd, flags uint32) error {
+	c := rawDecoderCmd{Cmd: cmd, Flags: flags}
+	return d.ioctl(vidiocDecoderCmd, unsafe.Pointer(&c), unsafe.Sizeof(c))
+}
+
 // TryEncoderCommand reports whether the driver accepts an encoder command
 // (VIDIOC_TRY_ENCODER_CMD) without sending it.
 func (d *Device) TryEncoderCommand(cmd, flags uint32) error {

@@ -61,6 +61,8 @@ var (
 	vidiocDQEvent           = ior('V', 89, unsafe.Sizeof(rawEvent{}))
 	vidiocSubscribeEvent    = iow('V', 90, unsafe.Sizeof(rawEventSubscription{}))
 	vidiocUnsubscribeEvent  = iow('V', 91, unsafe.Sizeof(rawEventSubscription{}))
+	vidiocDecoderCmd        = iowr('V', 96, unsafe.Sizeof(rawDecoderCmd{}))
+	vidiocTryDecoderCmd     = iowr('V', 97, unsafe.Sizeof(rawDecoderCmd{}))
 	vidiocEnumDVTimings     = iowr('V', 98, unsafe.Sizeof(rawEnumDVTimings{}))
 	vidiocQueryDVTimings    = ior('V', 99, unsafe.Sizeof(rawDVTimings{}))
 	vidiocQueryExtCtrl      = iowr('V', 103, unsafe.Sizeof(rawQueryExtCtrl{}))
@@ -103,6 +105,8 @@ var requestNames = map[uint32]string{
 	vidiocDQEvent:           "VIDIOC_DQEVENT",
 	vidiocSubscribeEvent:    "VIDIOC_SUBSCRIBE_EVENT",
 	vidiocUnsubscribeEvent:  "VIDIOC_UNSUBSCRIBE_EVENT",
+	vidiocDecoderCmd:        "VIDIOC_DECODER_CMD",
+	vidiocTryDecoderCmd:     "VIDIOC_TRY_DECODER_CMD",
 	vidiocEnumDVTimings:     "VIDIOC_ENUM_DV_TIMINGS",
 	vidiocQueryDVTimings:    "VIDIOC_QUERY_DV_TIMINGS",
 	vidiocQueryExtCtrl:      "VIDIOC_QUERY_EXT_CTRL",

@@ -43,6 +43,7 @@ func layoutChecks() []layoutCheck {
 		es    rawEventSubscription
 		ev    rawEvent
 		cmd   rawEncoderCmd
+		dcmd  rawDecoderCmd
 		in    rawInput
 		bt    rawBTTimings
 		dv    rawDVTimings
@@ -177,6 +178,10 @@ func layoutChecks() []layoutCheck {
 		num("VIDIOC_ENUM_FRAMEINTERVALS", uint64(vidiocEnumFrameInterval)),
 		num("VIDIOC_ENCODER_CMD", uint64(vidiocEncoderCmd)),
 		num("VIDIOC_TRY_ENCODER_CMD", uint64(vidiocTryEncoderCmd)),
+		num("VIDIOC_DECODER_CMD", uint64(vidiocDecoderCmd)),
+		num("VIDIOC_TRY_DECODER_CMD", uint64(vidiocTryDecoderCmd)),
+		sz("v4l2_decoder_cmd", unsafe.Sizeof(dcmd)),
+		off("v4l2_decoder_cmd", "raw", unsafe.Offsetof(dcmd.Data)),
 		num("VIDIOC_S_DV_TIMINGS", uint64(vidiocSDVTimings)),
 		num("VIDIOC_G_DV_TIMINGS", uint64(vidiocGDVTimings)),
 		num("VIDIOC_DQEVENT", uint64(vidiocDQEvent)),
@@ -268,6 +273,9 @@ func layoutChecks() []layoutCheck {
 		num("V4L2_EVENT_SOURCE_CHANGE", EventSourceChange),
 		num("V4L2_ENC_CMD_START", EncCmdStart),
 		num("V4L2_ENC_CMD_STOP", EncCmdStop),
+		num("V4L2_DEC_CMD_START", DecCmdStart),
+		num("V4L2_DEC_CMD_STOP", DecCmdStop),
+		num("V4L2_EVENT_SRC_CH_RESOLUTION", SrcChResolution),
 		num("V4L2_INPUT_TYPE_CAMERA", InputTypeCamera),
 		num("V4L2_IN_CAP_DV_TIMINGS", InputCapDVTimings),
 		num("V4L2_DV_BT_656_1120", dvBT6561120),

@@ -31,8 +31,13 @@ var cases = []probeCase{
 	{"vicodec", caseVicodec, false},
 	{"vicodec-restart", caseVicodecRestart, false},
 	{"vicodec-mplane", withVicodecMplane(caseVicodec), false},
+	{"vicodec-decoder", caseVicodecDecoder, false},
+	{"mjpeg-decoder-fallback", caseMJPEGDecoderFallback, false},
 	{"zerocopy", caseZeroCopy, false},
+	{"zerocopy-inline", caseZeroCopyInline, false},
+	{"zerocopy-fallback", caseZeroCopyFallback, false},
 	{"bench", caseBench, false},
+	{"bench-zerocopy", caseBenchZeroCopy, false},
 
 	{"rec-devices", recDevices, true},
 	{"rec-vicodec", recVicodec, true},
@@ -45,6 +50,7 @@ var cases = []probeCase{
 	{"rec-unplug", recUnplug, true},
 	{"rec-vivid-720", recCapture(capture.V4L2Options{Device: "/dev/video0", Input: "3", Width: 1280, Height: 720, FPS: 30, Format: capture.NV12}, 4), true},
 	{"rec-vicodec-720", recVicodec720, true},
+	{"rec-vicodec-decoder", recVicodecDecoder, true},
 }
 
 func caseNames() []string {
