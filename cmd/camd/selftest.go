@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -150,7 +151,7 @@ func checkListen(addr string) (res result, port int, running string) {
 	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
 		host = "127.0.0.1"
 	}
-	if st, ok := camdStatus("http://" + net.JoinHostPort(host, p) + "/api/status"); ok {
+	if st, ok := camdStatus(net.JoinHostPort(host, p), "/api/status"); ok {
 		running = fmt.Sprintf("%s (camd %s)", st.Name, st.Version)
 		return result{level: levelInfo, what: "http", detail: "a camd already serves on " + addr + ": " + running + ", most likely the service"}, port, running
 	}
@@ -158,11 +159,22 @@ func checkListen(addr string) (res result, port int, running string) {
 		fix: "another program has the port (`ss -ltnp` shows which): stop it, or set listen = \":8081\" in the config"}, port, ""
 }
 
-// camdStatus asks a running camd for its status.
-func camdStatus(url string) (stream.Status, bool) {
+// camdStatus asks a running camd for its status. A plain HTTP/1.0 GET on
+// a TCP connection is all it takes: net/http's client (its transport, and
+// HTTP/2 with it) added 0.39 MB to the arm64 binary for this one call
+// (2026-11), and nothing else in camd uses it.
+func camdStatus(hostport, path string) (stream.Status, bool) {
 	var st stream.Status
-	c := http.Client{Timeout: 2 * time.Second}
-	resp, err := c.Get(url)
+	conn, err := net.DialTimeout("tcp", hostport, 2*time.Second)
+	if err != nil {
+		return st, false
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(2 * time.Second))
+	if _, err := fmt.Fprintf(conn, "GET %s HTTP/1.0\r\nHost: %s\r\n\r\n", path, hostport); err != nil {
+		return st, false
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
 		return st, false
 	}
