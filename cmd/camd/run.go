@@ -15,6 +15,7 @@ import (
 	"github.com/camd-project/camd/encode"
 	"github.com/camd-project/camd/stream"
 	"github.com/camd-project/camd/stream/mdns"
+	"github.com/camd-project/camd/stream/rtsp"
 )
 
 // iceServers turns config URLs ("stun:host:port", "turn:user:pass@host:port")
@@ -103,6 +104,21 @@ func runOn(ctx context.Context, cfg *config.Config, log *slog.Logger, ln net.Lis
 			return fmt.Errorf("mdns: %w", err)
 		}
 	}
+	// RTSP players read the same hub as WebRTC viewers.
+	var rtspSrv *rtsp.Server
+	if cfg.RTSP.Enabled {
+		rtspSrv = rtsp.New(hub, rtsp.Options{
+			Addr:    net.JoinHostPort(listenHost(ln.Addr()), fmt.Sprint(cfg.RTSP.Port)),
+			UDPPort: cfg.RTSP.UDPPort,
+			UDPHost: listenHost(ln.Addr()),
+			Path:    cfg.RTSP.Path,
+			Logger:  log.With("component", "rtsp"),
+		})
+		if err := rtspSrv.Start(); err != nil {
+			return err
+		}
+		log.Info("serving RTSP", "url", rtspSrv.URL(), "udp", cfg.RTSP.UDPPort != 0)
+	}
 	// The viewers' networks steer the encoder unless adaptation is off.
 	var bitrate stream.BitrateSetter
 	if cfg.Encoder.Adaptive {
@@ -142,10 +158,14 @@ func runOn(ctx context.Context, cfg *config.Config, log *slog.Logger, ln net.Lis
 					FPS: info.FPS, Dropped: ps.Dropped,
 				},
 				Encoder: stream.EncoderStatus{Name: enc.Name(), Bitrate: int(cfg.Encoder.Bitrate)},
+				RTSP:    rtspStatus(rtspSrv),
 			}
 		},
 	})
 	if err != nil {
+		if rtspSrv != nil {
+			rtspSrv.Close()
+		}
 		return err
 	}
 	if responder != nil {
@@ -161,6 +181,15 @@ func runOn(ctx context.Context, cfg *config.Config, log *slog.Logger, ln net.Lis
 	go func() { pipeErr <- pipe.Run(ctx) }()
 	srvErr := make(chan error, 1)
 	go func() { srvErr <- srv.Serve(ctx, ln) }()
+	rtspErr := make(chan error, 1)
+	go func() {
+		if rtspSrv == nil {
+			<-ctx.Done()
+			rtspErr <- nil
+			return
+		}
+		rtspErr <- rtspSrv.Run(ctx)
+	}()
 	mdnsDone := make(chan struct{})
 	go func() {
 		defer close(mdnsDone)
@@ -182,9 +211,15 @@ func runOn(ctx context.Context, cfg *config.Config, log *slog.Logger, ln net.Lis
 	case err := <-srvErr:
 		first = fmt.Errorf("http: %w", err)
 		srvErr <- nil
+	case err := <-rtspErr:
+		first = err
+		rtspErr <- nil
 	}
 	log.Info("shutting down")
 	cancel()
+	if err := <-rtspErr; err != nil && first == nil {
+		first = err
+	}
 	if err := <-srvErr; err != nil && first == nil {
 		first = err
 	}
@@ -193,6 +228,28 @@ func runOn(ctx context.Context, cfg *config.Config, log *slog.Logger, ln net.Lis
 	}
 	<-mdnsDone // goodbyes sent
 	return first
+}
+
+// rtspStatus reports the RTSP server for /api/status; nil when it is off.
+func rtspStatus(s *rtsp.Server) *stream.RTSPStatus {
+	if s == nil {
+		return nil
+	}
+	rs := s.Readers()
+	return &stream.RTSPStatus{URL: s.URL(), Readers: len(rs), Sessions: rs}
+}
+
+// listenHost is the host part of the HTTP listen address ("" for all
+// interfaces), so RTSP listens where HTTP does.
+func listenHost(a net.Addr) string {
+	host, _, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return ""
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		return ""
+	}
+	return host
 }
 
 // pageURL is the address a person opens; an unspecified host becomes

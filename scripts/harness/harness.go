@@ -53,11 +53,14 @@ func ModuleRoot() (string, error) {
 
 // Camd is a running camd process.
 type Camd struct {
-	URL  string // http://127.0.0.1:port
-	cmd  *exec.Cmd
-	logs *SyncBuffer
-	done chan struct{}
-	err  error
+	URL string // http://127.0.0.1:port
+	// RTSPPort is the RTSP port Start chose (rtsp.port), unless args set
+	// another.
+	RTSPPort int
+	cmd      *exec.Cmd
+	logs     *SyncBuffer
+	done     chan struct{}
+	err      error
 }
 
 // FreePort returns a loopback TCP port that was free a moment ago.
@@ -68,6 +71,33 @@ func FreePort() (int, error) {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// FreeUDPPair returns an even loopback UDP port that was free a moment
+// ago, with the next one free too: RTP and RTCP (rtsp.udp_port).
+func FreeUDPPair() (int, error) {
+	for range 100 {
+		a, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			return 0, err
+		}
+		p := a.LocalAddr().(*net.UDPAddr).Port
+		a.Close()
+		if p%2 != 0 || p >= 65534 {
+			continue
+		}
+		rtp, err := net.ListenPacket("udp", ":"+strconv.Itoa(p))
+		if err != nil {
+			continue
+		}
+		rtcp, err := net.ListenPacket("udp", ":"+strconv.Itoa(p+1))
+		rtp.Close()
+		if err == nil {
+			rtcp.Close()
+			return p, nil
+		}
+	}
+	return 0, errors.New("harness: no free pair of UDP ports")
 }
 
 // Start runs bin with args plus -listen on a free loopback port and waits
@@ -84,9 +114,15 @@ func Start(ctx context.Context, bin string, args ...string) (*Camd, error) {
 // expects it).
 func StartAt(ctx context.Context, bin, addr string, args ...string) (*Camd, error) {
 	// Tests run on loopback only: no mDNS multicast onto the machine's
-	// network, and ephemeral media ports so several camds can run at once.
-	// args come later and may override these.
-	base := []string{"-listen", addr, "-set", "mdns.enabled=false", "-set", "webrtc.udp_port=0"}
+	// network, and ephemeral media ports so several camds can run at once:
+	// RTSP on a free TCP port, without UDP (FreeUDPPair finds ports for
+	// rtsp.udp_port). args come later and may override these.
+	rtspPort, err := FreePort()
+	if err != nil {
+		return nil, err
+	}
+	base := []string{"-listen", addr, "-set", "mdns.enabled=false", "-set", "webrtc.udp_port=0",
+		"-set", "rtsp.port=" + strconv.Itoa(rtspPort), "-set", "rtsp.udp_port=0"}
 	cmd := exec.Command(bin, append(base, args...)...)
 	logs := &SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
@@ -94,7 +130,7 @@ func StartAt(ctx context.Context, bin, addr string, args ...string) (*Camd, erro
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start camd: %w", err)
 	}
-	c := &Camd{URL: "http://" + addr, cmd: cmd, logs: logs, done: make(chan struct{})}
+	c := &Camd{URL: "http://" + addr, RTSPPort: rtspPort, cmd: cmd, logs: logs, done: make(chan struct{})}
 	go func() { c.err = cmd.Wait(); close(c.done) }()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
