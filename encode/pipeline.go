@@ -35,6 +35,8 @@ type Pipeline struct {
 	now   func() time.Time // time.Now unless a test sets it
 	stats pipelineCounters
 	queue atomic.Pointer[capture.Queue] // of the current run
+
+	snap snapshots // see Snapshot
 }
 
 // Run runs the source and encodes its frames until ctx is done (then it
@@ -136,6 +138,9 @@ func (p *Pipeline) loop(ctx, getCtx context.Context, q *capture.Queue, log *slog
 }
 
 func (p *Pipeline) encode(f *capture.Frame) error {
+	if p.snap.wanted.Load() {
+		p.snap.take(f)
+	}
 	start := p.now()
 	au, ok, err := p.Encoder.Encode(f)
 	p.stats.observe(p.now().Sub(start))

@@ -63,6 +63,10 @@ type Options struct {
 	Bitrate BitrateSetter
 	// Policy turns the estimates into the target (see PolicyOptions).
 	Policy PolicyOptions
+	// Snapshot returns the latest picture as a JPEG for /snapshot.jpg,
+	// within ctx; an error wrapping errors.ErrUnsupported means the
+	// source has no picture (501). nil: /snapshot.jpg answers 501.
+	Snapshot func(ctx context.Context) ([]byte, error)
 
 	net    transport.Net // tests: a virtual network instead of the host's
 	Logger *slog.Logger
@@ -188,6 +192,7 @@ func (s *Server) setRoutes() {
 	m.HandleFunc("GET /healthz", s.healthz)
 	m.HandleFunc("GET /metrics", s.metrics)
 	m.HandleFunc("GET /api/peers", s.apiPeers)
+	m.HandleFunc("GET /snapshot.jpg", s.snapshot)
 	static, err := fs.Sub(web.FS, ".")
 	if err != nil {
 		panic(err) // embedded at build time: cannot fail

@@ -147,6 +147,10 @@ func runOn(ctx context.Context, cfg *config.Config, log *slog.Logger, ln net.Lis
 			return responder.Peers()
 		},
 		Logger: log,
+		Snapshot: func(ctx context.Context) ([]byte, error) {
+			s, err := pipe.Snapshot(ctx)
+			return s.JPEG, err
+		},
 		Status: func() stream.Status {
 			ps := pipe.Stats()
 			return stream.Status{

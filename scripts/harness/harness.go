@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"image/png"
 	"net"
 	"net/http"
@@ -194,6 +195,11 @@ func PNGStats(b []byte) (ImageStats, error) {
 	if err != nil {
 		return ImageStats{}, fmt.Errorf("decode screenshot: %w", err)
 	}
+	return Measure(img), nil
+}
+
+// Measure computes an image's ImageStats.
+func Measure(img image.Image) ImageStats {
 	r := img.Bounds()
 	var sum float64
 	lit := 0
@@ -208,7 +214,7 @@ func PNGStats(b []byte) (ImageStats, error) {
 		}
 	}
 	n := float64(r.Dx() * r.Dy())
-	return ImageStats{Width: r.Dx(), Height: r.Dy(), MeanLuma: sum / n, Lit: float64(lit) / n}, nil
+	return ImageStats{Width: r.Dx(), Height: r.Dy(), MeanLuma: sum / n, Lit: float64(lit) / n}
 }
 
 // ProcStats reads a process's CPU time and peak RSS from /proc (Linux).
