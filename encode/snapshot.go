@@ -16,8 +16,16 @@ import (
 
 // ErrNoPicture means a snapshot was asked of a source that gives H.264,
 // which camd passes through without decoding: there is no picture to take.
-// It wraps errors.ErrUnsupported.
-var ErrNoPicture = fmt.Errorf("the source gives H.264, which camd passes through without decoding, so there is no picture for a snapshot: %w", errors.ErrUnsupported)
+// It matches errors.ErrUnsupported.
+var ErrNoPicture error = noPicture{}
+
+type noPicture struct{}
+
+func (noPicture) Error() string {
+	return "the source gives H.264, which camd passes through without decoding, so there is no picture for a snapshot"
+}
+
+func (noPicture) Is(target error) bool { return target == errors.ErrUnsupported }
 
 // SnapshotQuality is the JPEG quality of snapshots made from raw frames.
 const SnapshotQuality = 85

@@ -9,6 +9,8 @@ import (
 	"image/jpeg"
 	"io"
 	"net/http"
+	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -204,4 +206,25 @@ func TestSnapshotWhileStreaming(t *testing.T) {
 	if status.Sessions[0].Dropped != 0 {
 		t.Fatalf("the viewer lost %d access units", status.Sessions[0].Dropped)
 	}
+}
+
+// TestSnapshotOfH264Source: a source that gives H.264 is passed through
+// undecoded, so there is no picture: 501 with the reason, and the stream
+// goes on.
+func TestSnapshotOfH264Source(t *testing.T) {
+	clip, err := filepath.Abs("../../capture/testdata/testsrc-320x240.h264")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := startCamd(t, "-source", "file", "-file", clip)
+	resp, err := http.Get(c.URL + "/snapshot.jpg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotImplemented || !strings.Contains(string(body), "passes through without decoding") {
+		t.Fatalf("snapshot of an H.264 file: %s %q", resp.Status, body)
+	}
+	t.Logf("%s: %s", resp.Status, strings.TrimSpace(string(body)))
 }
