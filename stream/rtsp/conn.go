@@ -274,11 +274,18 @@ func (c *conn) setup(req *base.Request) *base.Response {
 		if pick.InterleavedIDs != nil {
 			ch = *pick.InterleavedIDs
 		}
-		sess.channel = ch[0]
+		sess.channel, sess.rtcpChannel = ch[0], ch[1]
 		out.InterleavedIDs = &ch
 	} else {
-		ip := c.nc.RemoteAddr().(*net.TCPAddr).IP
+		// To the player's address, whatever destination it names.
+		ta, ok := c.nc.RemoteAddr().(*net.TCPAddr)
+		if !ok {
+			c.s.release()
+			return status(base.StatusUnsupportedTransport)
+		}
+		ip := ta.IP
 		sess.udp = &net.UDPAddr{IP: ip, Port: pick.ClientPorts[0]}
+		sess.udpRTCP = &net.UDPAddr{IP: ip, Port: pick.ClientPorts[1]}
 		out.ClientPorts = pick.ClientPorts
 		out.ServerPorts = &[2]int{c.s.opts.UDPPort, c.s.opts.UDPPort + 1}
 	}

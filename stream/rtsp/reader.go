@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 
 	"github.com/camd-project/camd/stream"
@@ -20,11 +21,13 @@ const payloadType = 96
 // session is one reader: SETUP makes it, PLAY starts its feed, TEARDOWN
 // or the end of its connection stops it.
 type session struct {
-	c       *conn
-	id      string
-	ssrc    uint32
-	channel int          // TCP: the interleaved channel of RTP
-	udp     *net.UDPAddr // UDP: where RTP goes
+	c           *conn
+	id          string
+	ssrc        uint32
+	channel     int // TCP: the interleaved channels of RTP and RTCP
+	rtcpChannel int
+	udp         *net.UDPAddr // UDP: where RTP goes
+	udpRTCP     *net.UDPAddr // UDP: where RTCP goes
 
 	mu      sync.Mutex
 	sub     *stream.Subscriber // nil until PLAY
@@ -103,15 +106,22 @@ func (s *session) stats() ReaderStats {
 	return st
 }
 
+// senderReportEvery is how often a reader gets an RTCP sender report,
+// which ties the RTP clock to wall-clock time (RFC 3550 section 6.4.1).
+const senderReportEvery = 5 * time.Second
+
 // run writes each access unit with this reader's sequence numbers and
-// SSRC. Over TCP a whole unit goes out in one write: while it blocks, the
-// hub drops units for this reader (and it resumes on a keyframe); a write
-// that blocks for WriteTimeout closes the connection. Over UDP, packets
-// go out one by one and nothing blocks.
+// SSRC, and a sender report after the first and then every
+// senderReportEvery. Over TCP a whole unit goes out in one write: while
+// it blocks, the hub drops units for this reader (and it resumes on a
+// keyframe); a write that blocks for WriteTimeout closes the connection.
+// Over UDP, packets go out one by one and nothing blocks.
 func (s *session) run(sub *stream.Subscriber) {
 	var (
-		seq uint16
-		buf []byte
+		seq             uint16
+		buf             []byte
+		packets, octets uint32
+		lastSR          time.Time
 	)
 	for u := range sub.C() {
 		payloads := u.Payloads()
@@ -126,6 +136,8 @@ func (s *session) run(sub *stream.Subscriber) {
 				Marker:         i == len(payloads)-1,
 			}
 			seq++
+			packets++
+			octets += uint32(len(p))
 			start := len(buf)
 			if s.udp == nil {
 				n := h.MarshalSize() + len(p)
@@ -140,6 +152,19 @@ func (s *session) run(sub *stream.Subscriber) {
 				buf = buf[:0]
 			}
 		}
+		if now := time.Now(); now.Sub(lastSR) >= senderReportEvery {
+			lastSR = now
+			sr := &rtcp.SenderReport{SSRC: s.ssrc, NTPTime: ntpTime(u.Captured()), RTPTime: u.Timestamp(),
+				PacketCount: packets, OctetCount: octets}
+			if b, err := sr.Marshal(); err == nil {
+				if s.udp == nil {
+					buf = append(buf, '$', byte(s.rtcpChannel), byte(len(b)>>8), byte(len(b)))
+					buf = append(buf, b...)
+				} else if _, err := s.c.s.rtcp.WriteTo(b, s.udpRTCP); err != nil {
+					s.c.s.log.Debug("RTSP: UDP RTCP write", "remote", s.udpRTCP, "err", err)
+				}
+			}
+		}
 		if s.udp == nil {
 			if err := s.c.writeRaw(buf); err != nil {
 				s.c.s.log.Info("RTSP reader stalled; closing", "remote", s.c.remote, "err", err)
@@ -149,6 +174,15 @@ func (s *session) run(sub *stream.Subscriber) {
 		}
 		s.sent.Add(1)
 	}
+}
+
+// ntpTime is t in the 64-bit NTP format: seconds since 1900 and a binary
+// fraction.
+func ntpTime(t time.Time) uint64 {
+	const unixToNTP = 2208988800
+	secs := uint64(t.Unix()) + unixToNTP
+	frac := uint64(t.Nanosecond()) << 32 / uint64(time.Second)
+	return secs<<32 | frac
 }
 
 // appendHeader appends the marshalled RTP header to buf.

@@ -5,7 +5,7 @@
 // It is a small play-only server: OPTIONS, DESCRIBE, SETUP, PLAY,
 // TEARDOWN and GET_PARAMETER/SET_PARAMETER as keep-alives, one H.264
 // track, RTP inside the RTSP connection (TCP, interleaved) or over UDP
-// unicast, Basic and Digest authentication. Messages, headers and
+// unicast with RTCP sender reports, Basic and Digest authentication. Messages, headers and
 // authentication come from gortsplib's protocol packages (pkg/base,
 // pkg/headers, pkg/auth); gortsplib's own Server is not used, because with
 // its publishing, multicast, RTSPS and codec support it would grow the
@@ -215,6 +215,12 @@ func (s *Server) accept() {
 			nc.Close()
 			return
 		}
+		if len(s.conns) >= s.maxConns() {
+			s.mu.Unlock()
+			s.log.Debug("RTSP: too many connections", "remote", c.remote)
+			nc.Close()
+			continue
+		}
 		s.conns[c] = struct{}{}
 		s.wg.Add(1)
 		s.mu.Unlock()
@@ -227,6 +233,10 @@ func (s *Server) accept() {
 		}()
 	}
 }
+
+// maxConns caps open connections, players or not: twice the readers, and
+// some room for players that only ask (OPTIONS, DESCRIBE).
+func (s *Server) maxConns() int { return 2*s.opts.MaxReaders + 8 }
 
 // drain reads and drops what players send to the UDP ports (RTCP receiver
 // reports, NAT openers), so the socket buffers never fill.

@@ -21,6 +21,7 @@ import (
 	"github.com/bluenviron/gortsplib/v4/pkg/format"
 	"github.com/bluenviron/gortsplib/v4/pkg/format/rtph264"
 	"github.com/bluenviron/gortsplib/v4/pkg/liberrors"
+	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 
 	"github.com/camd-project/camd/capture/h264"
@@ -160,9 +161,16 @@ func freeUDPPair(t *testing.T) int {
 	return p
 }
 
-// play reads the stream with gortsplib's client and returns the decoded
-// access units (NAL units each) on a channel, and the format DESCRIBE gave.
-func play(t *testing.T, rawURL string, tr gortsplib.Transport) (<-chan [][]byte, *format.H264, *gortsplib.Client) {
+// reading is a gortsplib client playing the stream.
+type reading struct {
+	aus   <-chan [][]byte           // decoded access units (NAL units each)
+	srs   <-chan *rtcp.SenderReport // RTCP sender reports
+	forma *format.H264              // what DESCRIBE said
+	c     *gortsplib.Client
+}
+
+// play reads the stream with gortsplib's client.
+func play(t *testing.T, rawURL string, tr gortsplib.Transport) *reading {
 	t.Helper()
 	u, err := base.ParseURL(rawURL)
 	if err != nil {
@@ -204,10 +212,19 @@ func play(t *testing.T, rawURL string, tr gortsplib.Transport) (<-chan [][]byte,
 			t.Error("test reader fell behind")
 		}
 	})
+	srs := make(chan *rtcp.SenderReport, 16)
+	c.OnPacketRTCP(medi, func(pkt rtcp.Packet) {
+		if sr, ok := pkt.(*rtcp.SenderReport); ok {
+			select {
+			case srs <- sr:
+			default:
+			}
+		}
+	})
 	if _, err := c.Play(nil); err != nil {
 		t.Fatalf("PLAY: %v", err)
 	}
-	return out, forma, c
+	return &reading{aus: out, srs: srs, forma: forma, c: c}
 }
 
 // nals returns the NAL units of an Annex-B access unit, leaving out
@@ -248,7 +265,8 @@ func TestRTSPPlaysTheHubOverTCPAndUDP(t *testing.T) {
 	}
 	for _, tr := range []gortsplib.Transport{gortsplib.TransportTCP, gortsplib.TransportUDP} {
 		t.Run(tr.String(), func(t *testing.T) {
-			aus, forma, _ := play(t, f.url, tr)
+			r := play(t, f.url, tr)
+			aus, forma := r.aus, r.forma
 			wantSPS, wantPPS := f.hub.ParamSets()
 			if sps, pps := forma.SafeParams(); !bytes.Equal(sps, wantSPS) || !bytes.Equal(pps, wantPPS) || forma.PacketizationMode != 1 {
 				t.Errorf("SDP: sps %x pps %x mode %d, want %x %x 1", sps, pps, forma.PacketizationMode, wantSPS, wantPPS)
@@ -275,6 +293,16 @@ func TestRTSPPlaysTheHubOverTCPAndUDP(t *testing.T) {
 			rs := f.srv.Readers()
 			if len(rs) != 1 || rs[0].Transport != strings.ToLower(tr.String()) || rs[0].Sent < 50 {
 				t.Fatalf("Readers() = %+v", rs)
+			}
+			// A sender report came, with a wall-clock time near now.
+			select {
+			case sr := <-r.srs:
+				secs := int64(sr.NTPTime>>32) - 2208988800
+				if d := time.Since(time.Unix(secs, 0)); d < -2*time.Second || d > 30*time.Second || sr.PacketCount == 0 {
+					t.Fatalf("sender report %+v: NTP time %v ago", sr, d)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("no RTCP sender report")
 			}
 		})
 	}
@@ -318,9 +346,9 @@ func TestRTSPAuthentication(t *testing.T) {
 	})
 	t.Run("digest", func(t *testing.T) {
 		// gortsplib's client answers the Digest challenge.
-		aus, _, _ := play(t, "rtsp://anyone:"+token+"@"+host+"/camd", gortsplib.TransportTCP)
+		r := play(t, "rtsp://anyone:"+token+"@"+host+"/camd", gortsplib.TransportTCP)
 		select {
-		case <-aus:
+		case <-r.aus:
 		case <-time.After(10 * time.Second):
 			t.Fatal("no video with the right token")
 		}
@@ -393,9 +421,43 @@ func TestRTSPErrors(t *testing.T) {
 	if res := rawRequest(t, host, "\x16\x03\x01 hello there\r\n\r\n"); res.StatusCode != base.StatusBadRequest {
 		t.Errorf("garbage: %d", res.StatusCode)
 	}
+	// Connections are capped too: idle ones up to the cap stay open, the
+	// next is closed at once.
+	var idle []net.Conn
+	for range f.srv.maxConns() {
+		c, err := net.Dial("tcp", host)
+		if err != nil {
+			t.Fatal(err)
+		}
+		idle = append(idle, c)
+	}
+	over, err := net.Dial("tcp", host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = over.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := over.Read(make([]byte, 1)); err != io.EOF {
+		t.Errorf("a connection over the cap: read %v, want EOF", err)
+	}
+	over.Close()
+	for _, c := range idle {
+		c.Close()
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		f.srv.mu.Lock()
+		n := len(f.srv.conns)
+		f.srv.mu.Unlock()
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d connections still open", n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	// The reader limit: one plays, the next SETUP gets 503.
-	aus, _, _ := play(t, f.url, gortsplib.TransportTCP)
-	<-aus
+	<-play(t, f.url, gortsplib.TransportTCP).aus
 	res := rawRequest(t, host, "SETUP rtsp://"+host+"/camd/trackID=0 RTSP/1.0\r\nCSeq: 1\r\nTransport: RTP/AVP/TCP;unicast;interleaved=0-1\r\n\r\n")
 	if res.StatusCode != base.StatusServiceUnavailable {
 		t.Errorf("SETUP over the limit: %d", res.StatusCode)
@@ -437,7 +499,7 @@ func TestRTSPSlowReaderDoesNotDisturbOthers(t *testing.T) {
 		t.Fatalf("PLAY: %d", res.StatusCode)
 	}
 
-	aus, _, _ := play(t, f.url, gortsplib.TransportTCP)
+	aus := play(t, f.url, gortsplib.TransportTCP).aus
 	got := 0
 	for got < 300 { // 20 MB
 		select {
@@ -478,8 +540,7 @@ func TestRTSPCloseWithReaders(t *testing.T) {
 	checkGoroutines(t)
 	f := newFixture(t, Options{UDPPort: freeUDPPair(t)}, 10*time.Millisecond)
 	for _, tr := range []gortsplib.Transport{gortsplib.TransportTCP, gortsplib.TransportUDP} {
-		aus, _, _ := play(t, f.url, tr)
-		<-aus
+		<-play(t, f.url, tr).aus
 	}
 	if n := len(f.srv.Readers()); n != 2 {
 		t.Fatalf("%d readers, want 2", n)
