@@ -227,4 +227,14 @@ func TestSnapshotOfH264Source(t *testing.T) {
 		t.Fatalf("snapshot of an H.264 file: %s %q", resp.Status, body)
 	}
 	t.Logf("%s: %s", resp.Status, strings.TrimSpace(string(body)))
+
+	t.Run("page hides the link", func(t *testing.T) {
+		needBrowser(t)
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		p := openPage(t, ctx, launch(t), c.URL+"/")
+		if err := p.WaitFor(ctx, `document.getElementById("snapshot").offsetWidth === 0`, 50*time.Millisecond); err != nil {
+			t.Fatalf("the snapshot link stays visible for an H.264 source: %v", err)
+		}
+	})
 }

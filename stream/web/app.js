@@ -375,6 +375,9 @@
     const name = server.name || server.source?.name || "camd";
     $("name").textContent = name;
     document.title = name === "camd" ? "camd" : `${name} · camd`;
+    // An H.264 source is passed through undecoded: no picture to snapshot.
+    const snap = $("snapshot");
+    if (snap) snap.hidden = server.source?.format === "H264";
     render();
     pollPeers();
   }
