@@ -80,6 +80,7 @@ func selftest(args []string, stdout, stderr io.Writer) int {
 	httpRes, port, running := checkListen(cfg.Listen)
 	r.add(httpRes)
 	r.add(checkUDP(cfg.WebRTC.UDPPort, running))
+	r.add(checkRTSP(cfg.RTSP, running))
 	if running != "" && cfg.Source.Kind != "pattern" && cfg.Source.Kind != "file" {
 		// The service may hold the camera: run the pattern instead.
 		r.add(result{level: levelInfo, what: "capture", detail: "a camd is running and may hold the camera: testing the encoder with the test pattern"})

@@ -2,11 +2,14 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"strings"
 	"testing"
 
+	"github.com/camd-project/camd/config"
+	"github.com/camd-project/camd/scripts/harness"
 	"github.com/camd-project/camd/stream"
 )
 
@@ -51,5 +54,39 @@ func TestCheckListenFindsRunningCamd(t *testing.T) {
 	res, _, running = checkListen(other.Addr().String())
 	if running != "" || res.level != levelFail || !strings.Contains(res.fix, "another program") {
 		t.Fatalf("checkListen = %+v, %q; want a failure", res, running)
+	}
+}
+
+func TestCheckRTSP(t *testing.T) {
+	busy, err := net.Listen("tcp", ":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	port := busy.Addr().(*net.TCPAddr).Port
+	free, err := harness.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	udp, err := harness.FreeUDPPair()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		cfg     config.RTSP
+		running string
+		level   level
+		detail  string
+	}{
+		{config.RTSP{Enabled: false}, "", levelInfo, "off"},
+		{config.RTSP{Enabled: true, Port: free, UDPPort: udp, Path: "camd"}, "", levelOK, fmt.Sprintf("UDP %d-%d free: players and NVRs read rtsp://<this host>:%d/camd", udp, udp+1, free)},
+		{config.RTSP{Enabled: true, Port: port, Path: "camd"}, "", levelFail, "cannot use TCP"},
+		{config.RTSP{Enabled: true, Port: port, Path: "camd"}, "porch (camd 1.2)", levelInfo, "held by the running camd"},
+	}
+	for _, c := range cases {
+		r := checkRTSP(c.cfg, c.running)
+		if r.level != c.level || !strings.Contains(r.detail, c.detail) {
+			t.Errorf("checkRTSP(%+v, %q) = %+v, want %v with %q", c.cfg, c.running, r, c.level, c.detail)
+		}
 	}
 }
