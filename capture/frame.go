@@ -63,6 +63,11 @@ type Frame struct {
 	// (an H.264 IDR, which camd always sends with SPS and PPS in front).
 	Keyframe bool
 
+	// JPEG, when set, is the camera's own JPEG of this picture: an MJPEG
+	// camera's frame, which Planes hold decoded. A snapshot serves it as
+	// it is. Valid until Release.
+	JPEG []byte
+
 	// OnRelease, if set, is called by Release to give the memory back.
 	OnRelease func()
 }

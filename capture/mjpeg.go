@@ -15,7 +15,8 @@ import (
 // 1.43 MB per frame, 7 to 21 ms on a shared 2-core amd64 machine. That is
 // what the SoC's M2M decoder (M2MDecoder, source.decoder) avoids; forking
 // image/jpeg (about 2,000 lines) to reuse the picture was judged not
-// worth it.
+// worth it. Each frame also keeps a copy of its JPEG (Frame.JPEG) for
+// /snapshot.jpg.
 type mjpegDecoder struct {
 	w, h int
 	pool framePool
@@ -52,6 +53,8 @@ func (d *mjpegDecoder) decode(data []byte) (*Frame, error) {
 		return nil, fmt.Errorf("jpeg is %dx%d, the camera said %dx%d", b.Dx(), b.Dy(), d.w, d.h)
 	}
 	f := d.pool.get()
+	// Kept for snapshots: a copy costs about 1 % of the decode.
+	f.JPEG = append(f.JPEG[:0], data...)
 	switch m := img.(type) {
 	case *image.YCbCr:
 		ycbcrToI420(f, m)

@@ -3,6 +3,7 @@ package capture_test
 import (
 	"bytes"
 	"context"
+	"image/jpeg"
 	"os"
 	"testing"
 	"time"
@@ -143,6 +144,10 @@ func TestV4L2LoopbackMJPEG(t *testing.T) {
 				t.Fatalf("frame %d: block code: %v", f.Seq, err)
 			}
 			codes = append(codes, c.Seq)
+			// The camera's JPEG rides along, for snapshots.
+			if cfg, err := jpeg.DecodeConfig(bytes.NewReader(f.JPEG)); err != nil || cfg.Width != 320 || cfg.Height != 240 {
+				t.Fatalf("frame %d: Frame.JPEG: %v %+v", f.Seq, err, cfg)
+			}
 		})
 	if src.CameraFormat() != capture.MJPEG || src.Info().Format != capture.I420 {
 		t.Errorf("camera %v, frames %v; want MJPEG decoded to I420", src.CameraFormat(), src.Info().Format)

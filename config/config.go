@@ -23,6 +23,7 @@ type Config struct {
 	Source  Source  `toml:"source"`
 	Encoder Encoder `toml:"encoder"`
 	WebRTC  WebRTC  `toml:"webrtc"`
+	RTSP    RTSP    `toml:"rtsp"`
 	MDNS    MDNS    `toml:"mdns"`
 	Serial  Serial  `toml:"serial"`
 	Drone   Drone   `toml:"drone"`
@@ -108,6 +109,21 @@ type WebRTC struct {
 	// KeyframeMinInterval coalesces keyframe requests (PLI, FIR, new
 	// viewers): at most one forced keyframe per interval.
 	KeyframeMinInterval Duration `toml:"keyframe_min_interval"`
+}
+
+// RTSP is the [rtsp] section: the same encode for RTSP players, recorders
+// and NVRs, at rtsp://host:Port/Path.
+type RTSP struct {
+	// Enabled turns the RTSP server on.
+	Enabled bool `toml:"enabled"`
+	// Port is the RTSP (TCP) port; RTP can always travel inside the TCP
+	// connection.
+	Port int `toml:"port"`
+	// UDPPort is the even port RTP leaves from with the UDP transport
+	// (RTCP uses UDPPort+1); 0 offers TCP only.
+	UDPPort int `toml:"udp_port"`
+	// Path is the stream's path in the URL, without the leading slash.
+	Path string `toml:"path"`
 }
 
 // MDNS is the [mdns] section: the <name>.local host name and the DNS-SD
@@ -233,6 +249,7 @@ func Default() *Config {
 			MaxViewers:          16,
 			KeyframeMinInterval: Duration(500 * time.Millisecond),
 		},
+		RTSP:   RTSP{Enabled: true, Port: 8554, UDPPort: 8000, Path: "camd"},
 		MDNS:   MDNS{Enabled: true, Interfaces: []string{}},
 		Serial: Serial{Baud: 115200, Mode: "lines", Commands: []string{}},
 		Drone: Drone{
@@ -289,6 +306,11 @@ var fields = []field{
 	{"webrtc.ice_servers", func(c *Config) any { return &c.WebRTC.ICEServers }},
 	{"webrtc.max_viewers", func(c *Config) any { return &c.WebRTC.MaxViewers }},
 	{"webrtc.keyframe_min_interval", func(c *Config) any { return &c.WebRTC.KeyframeMinInterval }},
+
+	{"rtsp.enabled", func(c *Config) any { return &c.RTSP.Enabled }},
+	{"rtsp.port", func(c *Config) any { return &c.RTSP.Port }},
+	{"rtsp.udp_port", func(c *Config) any { return &c.RTSP.UDPPort }},
+	{"rtsp.path", func(c *Config) any { return &c.RTSP.Path }},
 
 	{"mdns.enabled", func(c *Config) any { return &c.MDNS.Enabled }},
 	{"mdns.interfaces", func(c *Config) any { return &c.MDNS.Interfaces }},

@@ -115,7 +115,7 @@ func TestLoadFileErrors(t *testing.T) {
 		{
 			name: "unknown top-level key",
 			file: "name = \"a\"\nport = 80\n",
-			want: []string{`camd.toml:2: port: unknown key (did you mean "serial.port"?)`},
+			want: []string{`camd.toml:2: port: unknown key (did you mean "rtsp.port"?)`},
 		},
 		{
 			name: "unknown section reported once",

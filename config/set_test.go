@@ -48,7 +48,7 @@ func TestSet(t *testing.T) {
 
 func TestSetErrors(t *testing.T) {
 	tests := []struct{ key, value, want string }{
-		{"port", "80", `flag: port: unknown key (did you mean "serial.port"?)`},
+		{"port", "80", `flag: port: unknown key (did you mean "rtsp.port"?)`},
 		{"source.widht", "80", `flag: source.widht: unknown key (did you mean "source.width"?)`},
 		{"width", "80", `flag: width: unknown key (did you mean "source.width"?)`},
 		{"Source.Kind", "file", `flag: Source.Kind: unknown key (did you mean "source.kind"?)`},
@@ -72,7 +72,7 @@ func TestSetErrors(t *testing.T) {
 
 func TestKeysAndEnvNames(t *testing.T) {
 	keys := Keys()
-	if len(keys) != 49 || keys[0] != "name" || keys[len(keys)-1] != "debug.keylog_file" {
+	if len(keys) != 53 || keys[0] != "name" || keys[len(keys)-1] != "debug.keylog_file" {
 		t.Errorf("Keys() = %q", keys)
 	}
 	names := map[string]string{

@@ -137,6 +137,7 @@ func (c *Config) Validate() error {
 	if w.KeyframeMinInterval < 0 || w.KeyframeMinInterval > MaxKeyframeInterval {
 		v.add("webrtc.keyframe_min_interval", fmt.Sprintf("must be between 0s and %v, got %v", MaxKeyframeInterval, w.KeyframeMinInterval))
 	}
+	c.validateRTSP(&v)
 	c.validateControl(&v)
 	c.validateAuth(&v)
 	return v.errs.err()
@@ -168,6 +169,28 @@ func (c *Config) validateAuth(v *validator) {
 	}
 	if c.StateDir != "" && !filepath.IsAbs(c.StateDir) {
 		v.add("state_dir", fmt.Sprintf("must be an absolute path, got %q", c.StateDir))
+	}
+}
+
+func (c *Config) validateRTSP(v *validator) {
+	r := c.RTSP
+	if r.Port < 1 || r.Port > 65535 {
+		v.add("rtsp.port", fmt.Sprintf("must be between 1 and 65535, got %d", r.Port))
+	}
+	switch {
+	case r.UDPPort < 0 || r.UDPPort > 65534:
+		v.add("rtsp.udp_port", fmt.Sprintf("must be 0 (TCP only) or between 2 and 65534, got %d", r.UDPPort))
+	case r.UDPPort%2 != 0:
+		v.add("rtsp.udp_port", fmt.Sprintf("must be even (RTP on it, RTCP on the next one), got %d", r.UDPPort))
+	}
+	p := strings.Trim(r.Path, "/")
+	switch {
+	case p == "":
+		v.add("rtsp.path", "must not be empty")
+	case strings.ContainsFunc(p, func(c rune) bool {
+		return !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("-_./~", c))
+	}) || strings.Contains(p, ".."):
+		v.add("rtsp.path", fmt.Sprintf("may hold only letters, digits and - _ . / ~, got %q", r.Path))
 	}
 }
 

@@ -40,6 +40,8 @@ type Pipeline struct {
 	now   func() time.Time // time.Now unless a test sets it
 	stats pipelineCounters
 	queue atomic.Pointer[capture.Queue] // of the current run
+
+	snap snapshots // see Snapshot
 }
 
 // Run runs the source and encodes its frames until ctx is done (then it
@@ -177,6 +179,9 @@ func (p *Pipeline) connectPassthrough() {
 }
 
 func (p *Pipeline) encode(f *capture.Frame) error {
+	if p.snap.wanted.Load() {
+		p.snap.take(f)
+	}
 	start := p.now()
 	au, ok, err := p.Encoder.Encode(f)
 	p.stats.observe(p.now().Sub(start))

@@ -59,6 +59,8 @@ type Hub struct {
 
 	units, bytes, keyframesOut atomic.Uint64
 	lastUnit                   atomic.Int64 // unix nanos of the last Write
+
+	params paramSets // SPS and PPS of the latest keyframe, for RTSP's SDP
 }
 
 // NewHub returns a hub with no viewers.
@@ -119,6 +121,7 @@ func (h *Hub) Write(data []byte, keyframe bool, captured time.Time, seq uint64) 
 	h.bytes.Add(uint64(len(data)))
 	if keyframe {
 		h.keyframesOut.Add(1)
+		h.params.note(data)
 	}
 	h.lastUnit.Store(captured.UnixNano())
 

@@ -117,6 +117,10 @@ func writeMetrics(w io.Writer, st Status) error {
 		p.family(g.name, g.typ, g.help)
 		p.sample(g.name, g.v)
 	}
+	if st.RTSP != nil {
+		p.family("camd_rtsp_readers", "gauge", "RTSP readers playing.")
+		p.sample("camd_rtsp_readers", float64(st.RTSP.Readers))
+	}
 	p.family("camd_keyframes_forced_total", "counter", "Forced keyframes, by the first request's reason.")
 	for _, r := range sortedKeys(st.Stream.KeyframesForcedBy) {
 		p.sample("camd_keyframes_forced_total", float64(st.Stream.KeyframesForcedBy[r]), "reason", r)

@@ -78,6 +78,10 @@ type Options struct {
 	// KeyLog, when set, receives every session's DTLS keys in the NSS key
 	// log format, for Wireshark (debugging only: it defeats the encryption).
 	KeyLog io.Writer
+	// Snapshot returns the latest picture as a JPEG for /snapshot.jpg,
+	// within ctx; an error wrapping errors.ErrUnsupported means the
+	// source has no picture (501). nil: /snapshot.jpg answers 501.
+	Snapshot func(ctx context.Context) ([]byte, error)
 
 	net    transport.Net // tests: a virtual network instead of the host's
 	Logger *slog.Logger
@@ -215,6 +219,7 @@ func (s *Server) setRoutes() {
 	m.HandleFunc("GET /healthz", s.healthz) // for supervisors: says only whether video flows
 	m.Handle("GET /metrics", g.Wrap(auth.Control, http.HandlerFunc(s.metrics)))
 	m.Handle("GET /api/peers", view(s.apiPeers))
+	m.Handle("GET /snapshot.jpg", view(s.snapshot))
 	static, err := fs.Sub(web.FS, ".")
 	if err != nil {
 		panic(err) // embedded at build time: cannot fail

@@ -19,6 +19,17 @@ type Status struct {
 	Sessions []ViewerStatus `json:"sessions"`
 	Stream   StreamStatus   `json:"stream"`
 	Bitrate  BitrateStatus  `json:"bitrate"`
+	// RTSP is filled in by Options.Status when the RTSP server runs.
+	RTSP *RTSPStatus `json:"rtsp,omitempty"`
+}
+
+// RTSPStatus reports the RTSP server (stream/rtsp): its URL on this
+// machine and the readers playing.
+type RTSPStatus struct {
+	URL     string `json:"url"`
+	Readers int    `json:"readers"`
+	// Sessions are the readers' counters ([]rtsp.ReaderStats).
+	Sessions any `json:"sessions"`
 }
 
 // SourceStatus describes the capture source.

@@ -47,7 +47,8 @@ func testConfig(t *testing.T, sets map[string]string) *config.Config {
 	t.Helper()
 	cfg := config.Default()
 	all := map[string]string{"source.kind": "pattern", "source.width": "320", "source.height": "240",
-		"encoder.bitrate": "500kbps", "mdns.enabled": "false", "webrtc.udp_port": "0", "state_dir": t.TempDir()}
+		"encoder.bitrate": "500kbps", "mdns.enabled": "false", "webrtc.udp_port": "0", "state_dir": t.TempDir(),
+		"rtsp.enabled": "false"}
 	for k, v := range sets {
 		all[k] = v
 	}

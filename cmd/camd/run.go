@@ -18,6 +18,7 @@ import (
 	"github.com/camd-project/camd/encode"
 	"github.com/camd-project/camd/stream"
 	"github.com/camd-project/camd/stream/mdns"
+	"github.com/camd-project/camd/stream/rtsp"
 )
 
 // iceServers turns config URLs ("stun:host:port", "turn:user:pass@host:port")
@@ -132,6 +133,23 @@ func runOn(ctx context.Context, cfg *config.Config, log *slog.Logger, ln net.Lis
 		defer keys.Close()
 		keyWriter = keys
 	}
+	// RTSP players read the same hub as WebRTC viewers.
+	var rtspSrv *rtsp.Server
+	if cfg.RTSP.Enabled {
+		rtspSrv = rtsp.New(hub, rtsp.Options{
+			Addr:    net.JoinHostPort(listenHost(ln.Addr()), fmt.Sprint(cfg.RTSP.Port)),
+			UDPPort: cfg.RTSP.UDPPort,
+			UDPHost: listenHost(ln.Addr()),
+			Path:    cfg.RTSP.Path,
+			// As for WHEP: the access token, unless viewing is open.
+			Password: rtspPassword(cfg, acc.token),
+			Logger:   log.With("component", "rtsp"),
+		})
+		if err := rtspSrv.Start(); err != nil {
+			return err
+		}
+		log.Info("serving RTSP", "url", rtspSrv.URL(), "udp", cfg.RTSP.UDPPort != 0)
+	}
 	// The viewers' networks steer the encoder unless adaptation is off.
 	var bitrate stream.BitrateSetter
 	if cfg.Encoder.Adaptive {
@@ -162,6 +180,10 @@ func runOn(ctx context.Context, cfg *config.Config, log *slog.Logger, ln net.Lis
 		},
 		KeyLog: keyWriter,
 		Logger: log,
+		Snapshot: func(ctx context.Context) ([]byte, error) {
+			s, err := pipe.Snapshot(ctx)
+			return s.JPEG, err
+		},
 		Status: func() stream.Status {
 			ps := pipe.Stats()
 			return stream.Status{
@@ -173,10 +195,14 @@ func runOn(ctx context.Context, cfg *config.Config, log *slog.Logger, ln net.Lis
 					FPS: info.FPS, Dropped: ps.Dropped,
 				},
 				Encoder: stream.EncoderStatus{Name: enc.Name(), Bitrate: int(cfg.Encoder.Bitrate), Errors: ps.Errors, Restarts: ps.Restarts},
+				RTSP:    rtspStatus(rtspSrv),
 			}
 		},
 	})
 	if err != nil {
+		if rtspSrv != nil {
+			rtspSrv.Close()
+		}
 		return err
 	}
 	mdnsURL := fmt.Sprintf("%s://%s.local:%d/", scheme(cfg), cfg.Name, httpPort)
@@ -202,6 +228,15 @@ func runOn(ctx context.Context, cfg *config.Config, log *slog.Logger, ln net.Lis
 	go func() { pipeErr <- pipe.Run(ctx) }()
 	srvErr := make(chan error, 1)
 	go func() { srvErr <- srv.Serve(ctx, ln) }()
+	rtspErr := make(chan error, 1)
+	go func() {
+		if rtspSrv == nil {
+			<-ctx.Done()
+			rtspErr <- nil
+			return
+		}
+		rtspErr <- rtspSrv.Run(ctx)
+	}()
 	mdnsDone := make(chan struct{})
 	go func() {
 		defer close(mdnsDone)
@@ -223,9 +258,15 @@ func runOn(ctx context.Context, cfg *config.Config, log *slog.Logger, ln net.Lis
 	case err := <-srvErr:
 		first = fmt.Errorf("http: %w", err)
 		srvErr <- nil
+	case err := <-rtspErr:
+		first = err
+		rtspErr <- nil
 	}
 	log.Info("shutting down")
 	cancel()
+	if err := <-rtspErr; err != nil && first == nil {
+		first = err
+	}
 	if err := <-srvErr; err != nil && first == nil {
 		first = err
 	}
@@ -234,6 +275,37 @@ func runOn(ctx context.Context, cfg *config.Config, log *slog.Logger, ln net.Lis
 	}
 	<-mdnsDone // goodbyes sent
 	return first
+}
+
+// rtspPassword is the RTSP readers' password (any user name): the access
+// token, or nil (no authentication) when viewing is open to the LAN.
+func rtspPassword(cfg *config.Config, token string) func(string) (string, bool) {
+	if cfg.Auth.View == "open" {
+		return nil
+	}
+	return func(string) (string, bool) { return token, true }
+}
+
+// rtspStatus reports the RTSP server for /api/status; nil when it is off.
+func rtspStatus(s *rtsp.Server) *stream.RTSPStatus {
+	if s == nil {
+		return nil
+	}
+	rs := s.Readers()
+	return &stream.RTSPStatus{URL: s.URL(), Readers: len(rs), Sessions: rs}
+}
+
+// listenHost is the host part of the HTTP listen address ("" for all
+// interfaces), so RTSP listens where HTTP does.
+func listenHost(a net.Addr) string {
+	host, _, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return ""
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		return ""
+	}
+	return host
 }
 
 // pageURL is the address a person opens; an unspecified host becomes

@@ -3,13 +3,21 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"net"
 	"runtime"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bluenviron/gortsplib/v4"
+	"github.com/bluenviron/gortsplib/v4/pkg/base"
+	"github.com/bluenviron/gortsplib/v4/pkg/description"
+	"github.com/bluenviron/gortsplib/v4/pkg/format"
+	"github.com/pion/rtp"
 
 	"github.com/camd-project/camd/scripts/harness"
 	"github.com/camd-project/camd/stream/whepclient"
@@ -32,8 +40,12 @@ func settleGoroutines(t *testing.T, want int) {
 
 func TestShutdownWithViewerLeavesNoGoroutine(t *testing.T) {
 	before := runtime.NumGoroutine()
+	rtspPort, err := harness.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
 
-	cfg := testConfig(t, nil)
+	cfg := testConfig(t, map[string]string{"rtsp.enabled": "true", "rtsp.port": strconv.Itoa(rtspPort), "rtsp.udp_port": "0"})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -59,7 +71,40 @@ func TestShutdownWithViewerLeavesNoGoroutine(t *testing.T) {
 		}
 	}
 
-	// Shut down with the viewer still connected, as SIGTERM would.
+	// An RTSP reader too.
+	rc := &gortsplib.Client{}
+	u, err := base.ParseURL(fmt.Sprintf("rtsp://camd:%s@127.0.0.1:%d/camd", token, rtspPort))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rc.Start(u.Scheme, u.Host); err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	desc, _, err := rc.Describe(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rc.SetupAll(desc.BaseURL, desc.Medias); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan struct{}, 1)
+	rc.OnPacketRTPAny(func(*description.Media, format.Format, *rtp.Packet) {
+		select {
+		case got <- struct{}{}:
+		default:
+		}
+	})
+	if _, err := rc.Play(nil); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-got:
+	case <-cctx.Done():
+		t.Fatalf("no RTP from camd; log:\n%s", logs.String())
+	}
+
+	// Shut down with the viewers still connected, as SIGTERM would.
 	cancel()
 	select {
 	case err := <-done:
@@ -69,9 +114,12 @@ func TestShutdownWithViewerLeavesNoGoroutine(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("camd did not shut down within 10 s")
 	}
-	if !strings.Contains(logs.String(), "viewer gone") {
-		t.Fatalf("shutdown did not close the viewer; log:\n%s", logs.String())
+	for _, want := range []string{"viewer gone", "RTSP reader gone"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Fatalf("shutdown did not close the viewer (no %q); log:\n%s", want, logs.String())
+		}
 	}
 	_ = c.CloseWithoutDelete()
+	rc.Close()
 	settleGoroutines(t, before)
 }

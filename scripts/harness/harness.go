@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"image/png"
 	"net"
 	"net/http"
@@ -63,6 +64,9 @@ type Camd struct {
 	// StateDir is camd's state directory (state_dir).
 	StateDir string
 
+	// RTSPPort is the RTSP port Start chose (rtsp.port), unless args set
+	// another.
+	RTSPPort int
 	cmd      *exec.Cmd
 	logs     *SyncBuffer
 	done     chan struct{}
@@ -128,6 +132,33 @@ func FreePort() (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
+// FreeUDPPair returns an even loopback UDP port that was free a moment
+// ago, with the next one free too: RTP and RTCP (rtsp.udp_port).
+func FreeUDPPair() (int, error) {
+	for range 100 {
+		a, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			return 0, err
+		}
+		p := a.LocalAddr().(*net.UDPAddr).Port
+		a.Close()
+		if p%2 != 0 || p >= 65534 {
+			continue
+		}
+		rtp, err := net.ListenPacket("udp", ":"+strconv.Itoa(p))
+		if err != nil {
+			continue
+		}
+		rtcp, err := net.ListenPacket("udp", ":"+strconv.Itoa(p+1))
+		rtp.Close()
+		if err == nil {
+			rtcp.Close()
+			return p, nil
+		}
+	}
+	return 0, errors.New("harness: no free pair of UDP ports")
+}
+
 // Start runs bin with args plus -listen on a free loopback port and waits
 // until /healthz says video flows. camd runs with auth on, as by default:
 // Camd.Token and Camd.PageURL carry the token it made.
@@ -159,10 +190,18 @@ func StartWith(ctx context.Context, bin string, o Options) (*Camd, error) {
 		c.StateDir, c.ownState = dir, true
 	}
 	// Tests run on loopback only: no mDNS multicast onto the machine's
-	// network, and ephemeral media ports so several camds can run at once.
-	// The state directory is the test's, never the machine's. args come
-	// later and may override these.
-	base := []string{"-listen", addr, "-set", "mdns.enabled=false", "-set", "webrtc.udp_port=0", "-set", "state_dir=" + c.StateDir}
+	// network, and ephemeral media ports so several camds can run at once:
+	// RTSP on a free TCP port, without UDP (FreeUDPPair finds ports for
+	// rtsp.udp_port). The state directory is the test's, never the
+	// machine's. o.Args come later and may override these.
+	rtspPort, err := FreePort()
+	if err != nil {
+		c.removeState()
+		return nil, err
+	}
+	c.RTSPPort = rtspPort
+	base := []string{"-listen", addr, "-set", "mdns.enabled=false", "-set", "webrtc.udp_port=0",
+		"-set", "rtsp.port=" + strconv.Itoa(rtspPort), "-set", "rtsp.udp_port=0", "-set", "state_dir=" + c.StateDir}
 	args := append(base, o.Args...)
 	cmd := exec.Command(bin, args...)
 	logs := &SyncBuffer{}
@@ -262,6 +301,11 @@ func PNGStats(b []byte) (ImageStats, error) {
 	if err != nil {
 		return ImageStats{}, fmt.Errorf("decode screenshot: %w", err)
 	}
+	return Measure(img), nil
+}
+
+// Measure computes an image's ImageStats.
+func Measure(img image.Image) ImageStats {
 	r := img.Bounds()
 	var sum float64
 	lit := 0
@@ -276,7 +320,7 @@ func PNGStats(b []byte) (ImageStats, error) {
 		}
 	}
 	n := float64(r.Dx() * r.Dy())
-	return ImageStats{Width: r.Dx(), Height: r.Dy(), MeanLuma: sum / n, Lit: float64(lit) / n}, nil
+	return ImageStats{Width: r.Dx(), Height: r.Dy(), MeanLuma: sum / n, Lit: float64(lit) / n}
 }
 
 // ProcStats reads a process's CPU time and peak RSS from /proc (Linux).

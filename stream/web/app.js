@@ -17,7 +17,9 @@
 //     firstFrameMs    ms from navigation start to the first frame shown
 //     reconnects      sessions torn down and started again
 //     iceRestarts     ICE restarts that kept the session (network changes) },
-//   pc: the current RTCPeerConnection, or null between sessions }
+//   pc: the current RTCPeerConnection, or null between sessions,
+//   snapshot(): a promise of an object URL of the latest picture (JPEG),
+//               fetched with the token }
 "use strict";
 
 (() => {
@@ -26,6 +28,7 @@
   const TIME_URL = "api/time";
   const STATUS_URL = "api/status";
   const PEERS_URL = "api/peers";
+  const SNAPSHOT_URL = "snapshot.jpg";
   // The offer goes out at once and candidates follow by PATCH (trickle):
   // waiting for gathering to complete cost ~130 ms of the first frame, and
   // camd's answer carries its own candidates, so checks start right away.
@@ -407,6 +410,13 @@
     clockOffsetMs = best.offset;
   }
 
+  async function snapshot() {
+    const res = await fetch(SNAPSHOT_URL, { headers: headers(), cache: "no-store" });
+    if (!res.ok) throw new Error(`snapshot: ${res.status} ${(await res.text()).trim()}`);
+    return URL.createObjectURL(await res.blob());
+  }
+  camd.snapshot = snapshot;
+
   async function pollStatus() {
     const res = await fetch(STATUS_URL, { headers: headers(), cache: "no-store" }).catch(() => null);
     if (res && res.status === 401 && token) forgetToken();
@@ -415,6 +425,9 @@
     const name = server.name || server.source?.name || "camd";
     $("name").textContent = name;
     document.title = name === "camd" ? "camd" : `${name} · camd`;
+    // An H.264 source is passed through undecoded: no picture to snapshot.
+    const snap = $("snapshot");
+    if (snap) snap.hidden = server.source?.format === "H264";
     render();
     pollPeers();
   }
@@ -564,6 +577,19 @@
   video.addEventListener("click", togglePanel);
   $("stats").addEventListener("click", togglePanel);
   video.addEventListener("loadeddata", onFirstFrame);
+  // A plain link cannot carry the token: the snapshot link fetches the
+  // JPEG with it and opens the picture from memory. The tab is opened
+  // before the fetch, inside the click, so popup blockers allow it.
+  $("snapshot")?.addEventListener("click", (ev) => {
+    ev.preventDefault();
+    const tab = window.open("", "_blank");
+    camd.snapshot().then((url) => {
+      if (tab) tab.location = url; else location.href = url;
+    }, (err) => {
+      tab?.close();
+      console.warn(err);
+    });
+  });
   addEventListener("pagehide", () => session && teardown(session));
   addEventListener("pageshow", (ev) => ev.persisted && !session && connect());
 
