@@ -127,9 +127,17 @@ loop:
 	t.Logf("vanished viewer reaped after %s", time.Since(killed).Round(100*time.Millisecond))
 	after := readStats(t, ctx, p1)
 	elapsed := time.Since(killed).Seconds() + 1
-	if got := after.FramesDecoded - before.FramesDecoded; float64(got) < 20*elapsed || after.Reconnects != 0 || after.FreezeCount != before.FreezeCount {
-		t.Fatalf("browser 1 during bad input and the reaping: %d frames in %.0f s, %d reconnects, freezes %d -> %d",
-			got, elapsed, after.Reconnects, before.FreezeCount, after.FreezeCount)
+	// Chromium counts a freeze for any frame that comes late, which a
+	// loaded machine's scheduler alone can cause; a camd stall would also
+	// show as lost packets or a long frozen time, so those are the limits.
+	got = after.FramesDecoded - before.FramesDecoded
+	frozen := after.TotalFreezesDuration - before.TotalFreezesDuration
+	lost := after.PacketsLost - before.PacketsLost
+	t.Logf("browser 1 during bad input and the reaping: %d frames in %.0f s, %d lost, %d reconnects, freezes %d -> %d (%.2f s)",
+		got, elapsed, lost, after.Reconnects, before.FreezeCount, after.FreezeCount, frozen)
+	if float64(got) < 20*elapsed || after.Reconnects != 0 || lost != 0 || frozen > 1 {
+		t.Fatalf("browser 1 was disturbed: %d frames in %.0f s (want >= 20/s), %d lost, %d reconnects, %.2f s frozen (want <= 1 s)",
+			got, elapsed, lost, after.Reconnects, frozen)
 	}
 }
 
