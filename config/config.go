@@ -23,6 +23,7 @@ type Config struct {
 	Serial  Serial  `toml:"serial"`
 	Drone   Drone   `toml:"drone"`
 	Control Control `toml:"control"`
+	WHIP    WHIP    `toml:"whip"`
 
 	// from records where each key set after Default came from, so that
 	// Validate can point at the line that needs fixing.
@@ -149,6 +150,20 @@ type Control struct {
 	LeaseIdle Duration `toml:"lease_idle"`
 }
 
+// WHIP is the [whip] section: camd publishes its stream to a WHIP
+// endpoint (RFC 9725), a media server or SFU that fans it out further.
+type WHIP struct {
+	// URL is the endpoint, http:// or https://; empty means no push.
+	URL string `toml:"url"`
+	// Token is sent as Authorization: Bearer (CAMD_WHIP_TOKEN keeps it
+	// out of the file).
+	Token string `toml:"token"`
+	// BackoffMin and BackoffMax bound the wait before reconnecting: it
+	// doubles after each failure, with jitter.
+	BackoffMin Duration `toml:"backoff_min"`
+	BackoffMax Duration `toml:"backoff_max"`
+}
+
 // origin is where a value came from.
 type origin struct {
 	source string // file path, "env CAMD_X" or "flag"
@@ -197,6 +212,7 @@ func Default() *Config {
 			BatteryCritical:   10,
 		},
 		Control: Control{LeaseIdle: Duration(60 * time.Second)},
+		WHIP:    WHIP{BackoffMin: Duration(time.Second), BackoffMax: Duration(30 * time.Second)},
 	}
 }
 
@@ -257,6 +273,11 @@ var fields = []field{
 	{"drone.battery_critical", func(c *Config) any { return &c.Drone.BatteryCritical }},
 
 	{"control.lease_idle", func(c *Config) any { return &c.Control.LeaseIdle }},
+
+	{"whip.url", func(c *Config) any { return &c.WHIP.URL }},
+	{"whip.token", func(c *Config) any { return &c.WHIP.Token }},
+	{"whip.backoff_min", func(c *Config) any { return &c.WHIP.BackoffMin }},
+	{"whip.backoff_max", func(c *Config) any { return &c.WHIP.BackoffMax }},
 }
 
 // Keys returns every dotted key, in file order.

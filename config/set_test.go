@@ -72,7 +72,7 @@ func TestSetErrors(t *testing.T) {
 
 func TestKeysAndEnvNames(t *testing.T) {
 	keys := Keys()
-	if len(keys) != 41 || keys[0] != "name" || keys[len(keys)-1] != "control.lease_idle" {
+	if len(keys) != 45 || keys[0] != "name" || keys[len(keys)-1] != "whip.backoff_max" {
 		t.Errorf("Keys() = %q", keys)
 	}
 	names := map[string]string{
@@ -80,6 +80,7 @@ func TestKeysAndEnvNames(t *testing.T) {
 		"log_level":           "CAMD_LOG_LEVEL",
 		"source.kind":         "CAMD_SOURCE_KIND",
 		"encoder.min_bitrate": "CAMD_ENCODER_MIN_BITRATE",
+		"whip.token":          "CAMD_WHIP_TOKEN",
 	}
 	for key, want := range names {
 		if got := EnvName(key); got != want {

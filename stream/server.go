@@ -88,6 +88,7 @@ type Server struct {
 	rc     *rateControl
 	est    *estimators
 
+	out      outbounds // pushes (outbound.go)
 	mu       sync.Mutex
 	sessions map[string]*session
 	closed   bool
@@ -169,7 +170,7 @@ func (s *Server) sessionList() []*session {
 			out = append(out, v)
 		}
 	}
-	return out
+	return append(out, s.out.list()...)
 }
 
 func (s *Server) setRoutes() {
@@ -252,6 +253,7 @@ func (s *Server) Close() {
 		go func() { defer wg.Done(); v.Close() }()
 	}
 	wg.Wait()
+	s.out.closeAll()
 	if !wasClosed {
 		s.rc.stop()
 	}

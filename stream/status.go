@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"slices"
 	"sort"
+	"time"
 )
 
 // Status is the JSON of /api/status.
@@ -17,6 +18,29 @@ type Status struct {
 	Sessions []ViewerStatus `json:"sessions"`
 	Stream   StreamStatus   `json:"stream"`
 	Bitrate  BitrateStatus  `json:"bitrate"`
+	// Push is the WHIP push, when one is configured.
+	Push *PushStatus `json:"push,omitempty"`
+}
+
+// PushStatus is the state of camd's WHIP push (package stream/whip).
+type PushStatus struct {
+	URL string `json:"url"`
+	// State is "connecting", "connected", "retrying" (waiting before the
+	// next attempt) or "stopped".
+	State     string    `json:"state"`
+	Connected bool      `json:"connected"`
+	Since     time.Time `json:"since"` // when State last changed
+	// Resource is the session's URL on the ingest (from Location).
+	Resource string `json:"resource,omitempty"`
+	// Session is the push's id among the sessions.
+	Session string `json:"session,omitempty"`
+	// Attempts counts POSTs; Connects the sessions that came up.
+	Attempts  uint64    `json:"attempts"`
+	Connects  uint64    `json:"connects"`
+	LastError string    `json:"last_error,omitempty"`
+	ErrorAt   time.Time `json:"error_at,omitzero"`
+	// NextAttempt is when the next attempt starts while retrying.
+	NextAttempt time.Time `json:"next_attempt,omitzero"`
 }
 
 // SourceStatus describes the capture source.

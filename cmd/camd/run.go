@@ -15,6 +15,7 @@ import (
 	"github.com/camd-project/camd/encode"
 	"github.com/camd-project/camd/stream"
 	"github.com/camd-project/camd/stream/mdns"
+	"github.com/camd-project/camd/stream/whip"
 )
 
 // iceServers turns config URLs ("stun:host:port", "turn:user:pass@host:port")
@@ -108,6 +109,7 @@ func runOn(ctx context.Context, cfg *config.Config, log *slog.Logger, ln net.Lis
 	if cfg.Encoder.Adaptive {
 		bitrate = enc
 	}
+	var push *whip.Publisher // nil without whip.url
 	srv, err := stream.NewServer(hub, stream.Options{
 		Bitrate: bitrate,
 		Policy: stream.PolicyOptions{
@@ -133,7 +135,7 @@ func runOn(ctx context.Context, cfg *config.Config, log *slog.Logger, ln net.Lis
 		Logger: log,
 		Status: func() stream.Status {
 			ps := pipe.Stats()
-			return stream.Status{
+			st := stream.Status{
 				Name:    cfg.Name,
 				Version: version,
 				Camera:  cameraState(src),
@@ -143,10 +145,29 @@ func runOn(ctx context.Context, cfg *config.Config, log *slog.Logger, ln net.Lis
 				},
 				Encoder: stream.EncoderStatus{Name: enc.Name(), Bitrate: int(cfg.Encoder.Bitrate)},
 			}
+			if push != nil {
+				p := push.Status()
+				st.Push = &p
+			}
+			return st
 		},
 	})
 	if err != nil {
 		return err
+	}
+	if cfg.WHIP.URL != "" {
+		push, err = whip.New(srv, whip.Options{
+			URL:        cfg.WHIP.URL,
+			Token:      cfg.WHIP.Token,
+			BackoffMin: time.Duration(cfg.WHIP.BackoffMin),
+			BackoffMax: time.Duration(cfg.WHIP.BackoffMax),
+			ICEServers: iceServers(cfg.WebRTC.ICEServers),
+			Logger:     log,
+		})
+		if err != nil {
+			srv.Close()
+			return err
+		}
 	}
 	if responder != nil {
 		log.Info("announcing on the LAN with mDNS", "url", fmt.Sprintf("http://%s.local:%d/", cfg.Name, httpPort))
@@ -161,6 +182,13 @@ func runOn(ctx context.Context, cfg *config.Config, log *slog.Logger, ln net.Lis
 	go func() { pipeErr <- pipe.Run(ctx) }()
 	srvErr := make(chan error, 1)
 	go func() { srvErr <- srv.Serve(ctx, ln) }()
+	pushDone := make(chan struct{})
+	go func() {
+		defer close(pushDone)
+		if push != nil {
+			_ = push.Run(ctx) // retries until ctx ends; failures are logged
+		}
+	}()
 	mdnsDone := make(chan struct{})
 	go func() {
 		defer close(mdnsDone)
@@ -191,6 +219,7 @@ func runOn(ctx context.Context, cfg *config.Config, log *slog.Logger, ln net.Lis
 	if err := <-pipeErr; err != nil && !errors.Is(err, context.Canceled) && first == nil {
 		first = err
 	}
+	<-pushDone // the WHIP resource deleted
 	<-mdnsDone // goodbyes sent
 	return first
 }
