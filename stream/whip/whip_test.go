@@ -27,7 +27,13 @@ func (e *encoder) SetBitrate(bps int) error {
 	e.rates = append(e.rates, bps)
 	return nil
 }
-func (e *encoder) next() bool { e.mu.Lock(); defer e.mu.Unlock(); w := e.want; e.want = false; return w }
+func (e *encoder) next() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	w := e.want
+	e.want = false
+	return w
+}
 func (e *encoder) rate() int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
