@@ -51,6 +51,7 @@ func TestDepsPureGo(t *testing.T) {
 		"golang.org/x/image":            "image codecs mediadevices needs",
 		module + "/scripts":             "test harnesses",
 		module + "/capture/capturetest": "test helpers",
+		module + "/stream/whip/whiptest": "the WHIP test endpoint",
 		module + "/hw/v4l2/v4l2test":    "test helpers",
 		module + "/hw/tello/tellosim":   "the Tello simulator",
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/camd-project/camd/stream"
+	"github.com/camd-project/camd/stream/whip/whiptest"
 )
 
 // encoder is a fake encoder: ForceKeyframe makes the next access unit an
@@ -168,8 +169,8 @@ func TestPushToIngest(t *testing.T) {
 		t.Skip("WebRTC on loopback")
 	}
 	r := newRig(t)
-	g := newIngest("s3cret", 400_000)
-	g.fail = []int{503, 500}
+	g := whiptest.New("s3cret", 400_000, nil)
+	g.Fail(503, 500)
 	hs := httptest.NewServer(g)
 	defer hs.Close()
 	fs := newFakeSleep()
@@ -199,12 +200,9 @@ func TestPushToIngest(t *testing.T) {
 	if st.State != "connected" || st.Attempts != 3 || st.Connects != 1 || !strings.HasPrefix(st.Resource, hs.URL+"/whip/") {
 		t.Errorf("status when connected: %+v", st)
 	}
-	waitFor(t, 10*time.Second, "30 access units at the ingest", func() bool {
-		_, _, units, _, _, _, _, _ := g.snapshot()
-		return units >= 30
-	})
-	if _, _, _, _, _, firstIDR, spsFirst, _ := g.snapshot(); !firstIDR || !spsFirst {
-		t.Errorf("first access unit: IDR %v, SPS+PPS %v; want both", firstIDR, spsFirst)
+	waitFor(t, 10*time.Second, "30 access units at the ingest", func() bool { return g.Stats().Units >= 30 })
+	if gs := g.Stats(); !gs.FirstIDR || !gs.SPSFirst || len(gs.Errors) > 0 {
+		t.Errorf("first access unit: IDR %v, SPS+PPS %v (want both); errors %q", gs.FirstIDR, gs.SPSFirst, gs.Errors)
 	}
 
 	// The ingest's REMB of 400 kbit/s is the lowest estimate: the target.
@@ -215,19 +213,16 @@ func TestPushToIngest(t *testing.T) {
 	}
 
 	// PLI from the ingest → a forced keyframe it receives.
-	g.sendPLI()
-	waitFor(t, 5*time.Second, "an IDR after the PLI", func() bool {
-		_, _, _, _, after, _, _, _ := g.snapshot()
-		return after >= 1
-	})
+	g.SendPLI()
+	waitFor(t, 5*time.Second, "an IDR after the PLI", func() bool { return g.Stats().IDRsAfterPLI >= 1 })
 	if n := r.hub.Stats().Keyframe.Requests[stream.ReasonPLI]; n < 1 {
 		t.Errorf("hub counted %d PLI requests, want ≥ 1", n)
 	}
 
 	// The ingest forgets the session (a restart): ICE goes disconnected,
 	// the publisher starts over after BackoffMin (reset by the success).
-	_, _, unitsBefore, _, _, _, _, _ := g.snapshot()
-	g.drop()
+	unitsBefore := g.Stats().Units
+	g.Drop()
 	if d := fs.next(t, 30*time.Second); d != 750*time.Millisecond {
 		t.Errorf("backoff after a lost session = %s, want 750ms", d)
 	}
@@ -236,10 +231,7 @@ func TestPushToIngest(t *testing.T) {
 	}
 	fs.go_ <- struct{}{}
 	waitFor(t, 15*time.Second, "the push to reconnect", func() bool { return p.Status().Connects == 2 && p.Status().Connected })
-	waitFor(t, 10*time.Second, "media after the reconnect", func() bool {
-		_, _, units, _, _, _, _, _ := g.snapshot()
-		return units >= unitsBefore+20
-	})
+	waitFor(t, 10*time.Second, "media after the reconnect", func() bool { return g.Stats().Units >= unitsBefore+20 })
 
 	// Shutdown: the resource is deleted and Run returns nil.
 	cancel()
@@ -251,9 +243,8 @@ func TestPushToIngest(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("Run did not return after cancel")
 	}
-	posts, deletes, _, _, _, _, _, live := g.snapshot()
-	if posts != 4 || deletes < 2 || live != 0 {
-		t.Errorf("ingest saw %d POSTs, %d DELETEs, %d live sessions; want 4, ≥ 2, 0", posts, deletes, live)
+	if gs := g.Stats(); gs.Posts != 4 || gs.Deletes < 2 || gs.Live != 0 {
+		t.Errorf("ingest saw %d POSTs, %d DELETEs, %d live sessions; want 4, ≥ 2, 0", gs.Posts, gs.Deletes, gs.Live)
 	}
 	if st := p.Status(); st.State != "stopped" || st.Connected {
 		t.Errorf("status after shutdown: %+v", st)
@@ -268,7 +259,7 @@ func TestPushToIngest(t *testing.T) {
 // say what to fix, and the publisher keeps retrying until stopped.
 func TestPushRefused(t *testing.T) {
 	r := newRig(t)
-	g := newIngest("s3cret", 0)
+	g := whiptest.New("s3cret", 0, nil)
 	hs := httptest.NewServer(g)
 	defer hs.Close()
 	for _, c := range []struct{ url, token, want string }{

@@ -1,6 +1,12 @@
-package whip
+// Package whiptest is a WHIP endpoint (RFC 9725) built on pion, as a media
+// server would be, for tests of camd's push: it checks the Bearer token,
+// answers the offer, depacketizes the H.264 it receives, checks that it
+// starts on an IDR with its parameter sets, and sends REMB and PLI like an
+// SFU. It is not part of camd.
+package whiptest
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -14,33 +20,55 @@ import (
 	"github.com/pion/webrtc/v4"
 )
 
-// ingest is a WHIP endpoint built on pion, as a media server would be: it
-// checks the Bearer token, answers the offer, depacketizes the H.264 it
-// receives and keeps what a test asks about. It sends REMB (its estimate
-// of the path) and, when asked, PLI.
-type ingest struct {
+// Stats is what the ingest saw, also served as JSON on GET /stats.
+type Stats struct {
+	Posts, Deletes int
+	Live           int // sessions not deleted or dropped
+	Units          int // access units received
+	IDRs           int // of which IDRs
+	// FirstIDR and SPSFirst say whether the first access unit of the
+	// first session was an IDR and carried SPS and PPS.
+	FirstIDR, SPSFirst bool
+	IDRsAfterPLI       int // IDRs since the last SendPLI
+	PLIs               int
+	Errors             []string
+}
+
+// Ingest is the endpoint: an http.Handler for POST /whip, DELETE
+// /whip/<n>, OPTIONS, and GET /stats.
+type Ingest struct {
 	token string
-	remb  int // bits per second sent as REMB every 100 ms; 0 sends none
+	remb  int
+	out   io.Writer
 
-	mu       sync.Mutex
-	fail     []int // status codes for the next POSTs
-	posts    int
-	deletes  int
-	pcs      map[string]*webrtc.PeerConnection
-	units    int // access units received
-	idrs     int // of which IDRs
-	firstIDR bool
-	spsFirst bool // the first access unit carried SPS and PPS
-	idrAfter int  // IDRs received after the last PLI
-	pliSent  bool
-	errs     []string
+	mu      sync.Mutex
+	fail    []int
+	pcs     map[string]*webrtc.PeerConnection
+	st      Stats
+	pliSent bool
 }
 
-func newIngest(token string, remb int) *ingest {
-	return &ingest{token: token, remb: remb, pcs: make(map[string]*webrtc.PeerConnection)}
+// New returns an ingest that wants token and, when remb > 0, reports that
+// many bits per second as REMB every 100 ms (it offers no transport-wide
+// feedback, so the REMB is the estimate a sender sees). Received access
+// units are written to out (Annex-B) when it is not nil.
+func New(token string, remb int, out io.Writer) *Ingest {
+	return &Ingest{token: token, remb: remb, out: out, pcs: make(map[string]*webrtc.PeerConnection)}
 }
 
-func (g *ingest) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// Fail makes the next POSTs answer these status codes, in order.
+func (g *Ingest) Fail(codes ...int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.fail = append(g.fail, codes...)
+}
+
+func (g *Ingest) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet && r.URL.Path == "/stats" {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(g.Stats())
+		return
+	}
 	if r.Header.Get("Authorization") != "Bearer "+g.token {
 		http.Error(w, "bad token", http.StatusUnauthorized)
 		return
@@ -54,7 +82,7 @@ func (g *ingest) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.mu.Lock()
 		pc := g.pcs[r.URL.Path]
 		delete(g.pcs, r.URL.Path)
-		g.deletes++
+		g.st.Deletes++
 		g.mu.Unlock()
 		if pc == nil {
 			http.Error(w, "no such resource", http.StatusNotFound)
@@ -67,10 +95,10 @@ func (g *ingest) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (g *ingest) post(w http.ResponseWriter, r *http.Request) {
+func (g *Ingest) post(w http.ResponseWriter, r *http.Request) {
 	g.mu.Lock()
-	g.posts++
-	n := g.posts
+	g.st.Posts++
+	n := g.st.Posts
 	var code int
 	if len(g.fail) > 0 {
 		code, g.fail = g.fail[0], g.fail[1:]
@@ -85,27 +113,29 @@ func (g *ingest) post(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "want application/sdp", http.StatusUnsupportedMediaType)
 		return
 	}
-	offer, _ := io.ReadAll(r.Body)
+	offer, _ := io.ReadAll(io.LimitReader(r.Body, 64<<10))
 	pc, err := g.peer()
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
-	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: string(offer)}); err != nil {
+	fail := func(code int, err error) {
 		_ = pc.Close()
-		http.Error(w, err.Error(), http.StatusBadRequest)
+		g.note("POST: %v", err)
+		http.Error(w, err.Error(), code)
+	}
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: string(offer)}); err != nil {
+		fail(http.StatusBadRequest, err)
 		return
 	}
 	answer, err := pc.CreateAnswer(nil)
 	if err != nil {
-		_ = pc.Close()
-		http.Error(w, err.Error(), http.StatusBadRequest)
+		fail(http.StatusBadRequest, err)
 		return
 	}
 	gathered := webrtc.GatheringCompletePromise(pc)
 	if err := pc.SetLocalDescription(answer); err != nil {
-		_ = pc.Close()
-		http.Error(w, err.Error(), http.StatusInternalServerError)
+		fail(http.StatusInternalServerError, err)
 		return
 	}
 	<-gathered
@@ -119,9 +149,8 @@ func (g *ingest) post(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.WriteString(w, pc.LocalDescription().SDP)
 }
 
-// peer is a receiving PeerConnection with NACK, PLI and REMB (no
-// transport-wide feedback, so the REMB is the estimate camd sees).
-func (g *ingest) peer() (*webrtc.PeerConnection, error) {
+// peer is a receiving PeerConnection with NACK, PLI and REMB.
+func (g *Ingest) peer() (*webrtc.PeerConnection, error) {
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterCodec(webrtc.RTPCodecParameters{
 		RTPCodecCapability: webrtc.RTPCodecCapability{
@@ -144,7 +173,6 @@ func (g *ingest) peer() (*webrtc.PeerConnection, error) {
 	}
 	var se webrtc.SettingEngine
 	se.SetIncludeLoopbackCandidate(true)
-	se.SetICEMulticastDNSMode(0) // pion's default would query .local names
 	pc, err := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)).
 		NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
@@ -158,7 +186,7 @@ func (g *ingest) peer() (*webrtc.PeerConnection, error) {
 				}
 			}
 		}()
-		go g.read(pc, t)
+		go g.read(t)
 		if g.remb > 0 {
 			go g.sendREMB(pc, uint32(t.SSRC()))
 		}
@@ -166,9 +194,8 @@ func (g *ingest) peer() (*webrtc.PeerConnection, error) {
 	return pc, nil
 }
 
-// read depacketizes and checks the stream: the first access unit must be
-// an IDR with its SPS and PPS.
-func (g *ingest) read(pc *webrtc.PeerConnection, t *webrtc.TrackRemote) {
+// read depacketizes the track and checks it.
+func (g *Ingest) read(t *webrtc.TrackRemote) {
 	var depack codecs.H264Packet
 	var au []byte
 	for {
@@ -177,7 +204,7 @@ func (g *ingest) read(pc *webrtc.PeerConnection, t *webrtc.TrackRemote) {
 			return
 		}
 		if len(pkt.Payload) == 0 {
-			continue
+			continue // padding: a sender's probe
 		}
 		nal, err := depack.Unmarshal(pkt.Payload)
 		if err != nil {
@@ -188,27 +215,32 @@ func (g *ingest) read(pc *webrtc.PeerConnection, t *webrtc.TrackRemote) {
 		if !pkt.Marker {
 			continue
 		}
-		types := nalTypes(au)
-		au = au[:0]
+		types := NALTypes(au)
 		idr := types[5]
 		g.mu.Lock()
-		if g.units == 0 {
-			g.firstIDR = idr
-			g.spsFirst = types[7] && types[8]
+		if g.st.Units == 0 {
+			g.st.FirstIDR = idr
+			g.st.SPSFirst = types[7] && types[8]
 		}
-		g.units++
+		g.st.Units++
 		if idr {
-			g.idrs++
+			g.st.IDRs++
 			if g.pliSent {
-				g.idrAfter++
+				g.st.IDRsAfterPLI++
+			}
+		}
+		if g.out != nil {
+			if _, err := g.out.Write(au); err != nil {
+				g.st.Errors = append(g.st.Errors, err.Error())
 			}
 		}
 		g.mu.Unlock()
+		au = au[:0]
 	}
 }
 
-// nalTypes lists the NAL unit types in an Annex-B access unit.
-func nalTypes(au []byte) map[byte]bool {
+// NALTypes lists the NAL unit types in an Annex-B access unit.
+func NALTypes(au []byte) map[byte]bool {
 	out := map[byte]bool{}
 	for i := 0; i+3 < len(au); i++ {
 		if au[i] == 0 && au[i+1] == 0 && au[i+2] == 1 {
@@ -219,7 +251,7 @@ func nalTypes(au []byte) map[byte]bool {
 	return out
 }
 
-func (g *ingest) sendREMB(pc *webrtc.PeerConnection, ssrc uint32) {
+func (g *Ingest) sendREMB(pc *webrtc.PeerConnection, ssrc uint32) {
 	t := time.NewTicker(100 * time.Millisecond)
 	defer t.Stop()
 	for range t.C {
@@ -229,22 +261,24 @@ func (g *ingest) sendREMB(pc *webrtc.PeerConnection, ssrc uint32) {
 	}
 }
 
-// sendPLI asks every publisher for a keyframe.
-func (g *ingest) sendPLI() {
+// SendPLI asks every publisher for a keyframe.
+func (g *Ingest) SendPLI() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.pliSent, g.idrAfter = true, 0
+	g.pliSent, g.st.IDRsAfterPLI = true, 0
 	for _, pc := range g.pcs {
 		for _, r := range pc.GetReceivers() {
 			if t := r.Track(); t != nil {
 				_ = pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(t.SSRC())}})
+				g.st.PLIs++
 			}
 		}
 	}
 }
 
-// drop closes every session without a word, as a restarting server does.
-func (g *ingest) drop() {
+// Drop closes every session without a word to the publisher, as a
+// restarting server does.
+func (g *Ingest) Drop() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	for k, pc := range g.pcs {
@@ -253,15 +287,18 @@ func (g *ingest) drop() {
 	}
 }
 
-func (g *ingest) note(format string, args ...any) {
+func (g *Ingest) note(format string, args ...any) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.errs = append(g.errs, fmt.Sprintf(format, args...))
+	g.st.Errors = append(g.st.Errors, fmt.Sprintf(format, args...))
 }
 
-// snapshot returns a copy of the counters.
-func (g *ingest) snapshot() (posts, deletes, units, idrs, idrAfter int, firstIDR, spsFirst bool, live int) {
+// Stats returns a copy of the counters.
+func (g *Ingest) Stats() Stats {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return g.posts, g.deletes, g.units, g.idrs, g.idrAfter, g.firstIDR, g.spsFirst, len(g.pcs)
+	s := g.st
+	s.Live = len(g.pcs)
+	s.Errors = append([]string(nil), g.st.Errors...)
+	return s
 }
