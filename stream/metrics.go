@@ -109,6 +109,7 @@ func writeMetrics(w io.Writer, st Status) error {
 		{"camd_stream_access_units_total", "counter", "Access units from the encoder.", float64(st.Stream.AccessUnits)},
 		{"camd_stream_bytes_total", "counter", "Bytes from the encoder.", float64(st.Stream.Bytes)},
 		{"camd_stream_keyframes_total", "counter", "Keyframes from the encoder.", float64(st.Stream.Keyframes)},
+		{"camd_viewers_joined_cached_total", "counter", "Viewers that started on the cached keyframe, forcing none.", float64(st.Stream.JoinedCached)},
 	} {
 		p.family(g.name, g.typ, g.help)
 		p.sample(g.name, g.v)

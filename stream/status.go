@@ -69,6 +69,9 @@ type StreamStatus struct {
 	// KeyframesForcedBy counts forced keyframes by the reason of the
 	// first request each one served.
 	KeyframesForcedBy map[string]uint64 `json:"keyframes_forced_by"`
+	// JoinedCached counts viewers that started on the cached keyframe
+	// (HubOptions.JoinWindow) without forcing one.
+	JoinedCached uint64 `json:"joined_cached"`
 }
 
 // Status returns what /api/status serves.
@@ -89,7 +92,7 @@ func (s *Server) Status() Status {
 	st.Stream = StreamStatus{
 		AccessUnits: hs.AccessUnits, Bytes: hs.Bytes, Keyframes: hs.Keyframes,
 		KeyframesForced: hs.Keyframe.Forced, KeyframeReqs: hs.Keyframe.Requests,
-		KeyframesForcedBy: hs.ForcedBy,
+		KeyframesForcedBy: hs.ForcedBy, JoinedCached: hs.JoinedCached,
 	}
 	st.Bitrate = br
 	if br.Adaptive {
