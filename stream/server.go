@@ -88,7 +88,8 @@ type Server struct {
 	rc     *rateControl
 	est    *estimators
 
-	out      outbounds // pushes (outbound.go)
+	out      outbounds   // pushes (outbound.go)
+	idle     idleRelease // memory back to the system when all have left
 	mu       sync.Mutex
 	sessions map[string]*session
 	closed   bool
@@ -254,6 +255,7 @@ func (s *Server) Close() {
 	}
 	wg.Wait()
 	s.out.closeAll()
+	s.idle.stop()
 	if !wasClosed {
 		s.rc.stop()
 	}
@@ -327,6 +329,9 @@ func (s *Server) forget(sess *session) {
 	defer s.mu.Unlock()
 	if s.sessions[sess.id] == sess {
 		delete(s.sessions, sess.id)
+	}
+	if len(s.sessions) == 0 && !s.closed {
+		s.idle.arm()
 	}
 }
 
