@@ -38,6 +38,7 @@ type viewerResult struct {
 	FirstFrameMs  float64 `json:"first_frame_ms"` // from the offer and POST to the first access unit
 	FirstKeyframe bool    `json:"first_keyframe"`
 	FirstIDRMs    float64 `json:"first_idr_ms"` // to the first keyframe
+	ConnectMs     float64 `json:"connect_ms"`   // to ICE and DTLS up: the first keyframe's wait is the rest
 	Frames        int     `json:"frames"`
 	Keyframes     int     `json:"keyframes"`
 	Bytes         int64   `json:"bytes"`
@@ -70,6 +71,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if *n < 1 {
 		fmt.Fprintln(stderr, "camd-load: -n must be at least 1")
 		return 2
+	}
+	// Each viewer holds a few sockets (ICE, mDNS, HTTP).
+	if limit, err := raiseFileLimit(); err != nil {
+		fmt.Fprintln(stderr, "camd-load: open-file limit:", err)
+	} else if limit != 0 && limit < uint64(*n)*4+64 {
+		fmt.Fprintf(stderr, "camd-load: warning: the open-file limit (%d) may be too low for %d viewers; raise it with ulimit -n\n", limit, *n)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -112,8 +119,12 @@ func watch(ctx context.Context, id int, url, token string, loopback bool, d time
 	defer check.Stop()
 	var first, last time.Time
 	var lost uint64
+	connected := c.Connected()
 	for {
 		select {
+		case <-connected:
+			r.ConnectMs = ms(time.Since(start))
+			connected = nil
 		case u := <-c.Units():
 			key := h264.IsKeyframe(u.Data)
 			if r.Frames == 0 {
@@ -195,6 +206,7 @@ func report(w io.Writer, rs []viewerResult) int {
 			fmt.Fprintf(w, "%-16s min %8.1f  p50 %8.1f  p95 %8.1f  max %8.1f %s\n", name, v[0], p(0.5), p(0.95), v[len(v)-1], unit)
 		}
 		col("first frame", "ms", func(r viewerResult) float64 { return r.FirstFrameMs })
+		col("connected", "ms", func(r viewerResult) float64 { return r.ConnectMs })
 		col("first keyframe", "ms", func(r viewerResult) float64 { return r.FirstIDRMs })
 		col("frames", "", func(r viewerResult) float64 { return float64(r.Frames) })
 		col("frame rate", "fps", func(r viewerResult) float64 { return r.FPS })

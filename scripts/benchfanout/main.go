@@ -46,6 +46,8 @@ type config struct {
 	warm, ramp     time.Duration
 	out            string
 	profile        int
+	source         string // "pattern" or "file"
+	clip           string // the H.264 file for source "file"
 }
 
 func main() {
@@ -61,6 +63,8 @@ func main() {
 	flag.DurationVar(&c.ramp, "ramp", 20*time.Millisecond, "pause between two viewers' starts")
 	flag.StringVar(&c.out, "out", "dist/bench-fanout", "directory for fanout.csv and fanout.md")
 	flag.IntVar(&c.profile, "profile", 0, "at this N, take a CPU and heap profile of camd (a -tags camdpprof build) into -out")
+	flag.StringVar(&c.source, "source", "pattern", "pattern (encoded live: camd's whole cost, forced keyframes) or file "+
+		"(a clip made with ffmpeg, passed through: the fan-out alone, as a relay like mediamtx does; new viewers wait for the clip's keyframes)")
 	flag.Parse()
 	for _, f := range strings.Split(*steps, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
@@ -88,8 +92,11 @@ type row struct {
 	FPSP50, KbpsP50            float64
 	LossP50, LossMax           float64 // percent
 	IDRP50, IDRP95, IDRMax     float64 // ms from the WHEP exchange to the first keyframe
+	IDRWaitP50, IDRWaitP95     float64 // of which after ICE and DTLS were up
 	Forced, JoinedCached       uint64  // keyframes forced for new viewers, joins on the cached one
 	LoadGenCPUPerMin           float64 // camd-load's own CPU, per minute
+	SourceFPS                  float64 // access units a second from the encoder during the window
+	Dropped                    uint64  // access units dropped for viewers that fell behind
 	LoadAvg                    string
 }
 
@@ -122,14 +129,23 @@ func bench(c config) error {
 	if out, err := build.CombinedOutput(); err != nil {
 		return fmt.Errorf("go build ./cmd/camd-load: %v\n%s", err, out)
 	}
+	switch c.source {
+	case "pattern":
+	case "file":
+		if c.clip, err = makeClip(ctx, dir, c); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("-source %q: want pattern or file", c.source)
+	}
 	if !filepath.IsAbs(c.out) {
 		c.out = filepath.Join(root, c.out)
 	}
 	if err := os.MkdirAll(c.out, 0o755); err != nil {
 		return err
 	}
-	fmt.Printf("camd fan-out: %s at %d fps, %s fixed, grain %d; window %s, settle %s, %d CPUs\n\n",
-		c.size, c.fps, c.bitrate, c.grain, c.window, c.settle, runtime.NumCPU())
+	fmt.Printf("camd fan-out: %s %s at %d fps, %s fixed, grain %d; window %s, settle %s, %d CPUs\n\n",
+		c.source, c.size, c.fps, c.bitrate, c.grain, c.window, c.settle, runtime.NumCPU())
 	var rows []row
 	for _, n := range c.steps {
 		r, err := step(ctx, c, bin, load, n)
@@ -158,9 +174,13 @@ func step(ctx context.Context, c config, bin, load string, n int) (row, error) {
 		os.Setenv("CAMD_TEST_PPROF", pprofAddr)
 		defer os.Unsetenv("CAMD_TEST_PPROF")
 	}
-	cd, err := harness.Start(ctx, bin, "-source", "pattern", "-size", c.size, "-fps", strconv.Itoa(c.fps),
-		"-bitrate", c.bitrate, "-set", "encoder.adaptive=false", "-set", "source.grain="+strconv.Itoa(c.grain),
-		"-set", "webrtc.max_viewers=1024", "-set", "webrtc.udp_port="+strconv.Itoa(udp), "-log-level", "warn")
+	args := []string{"-source", "pattern", "-size", c.size, "-fps", strconv.Itoa(c.fps),
+		"-bitrate", c.bitrate, "-set", "encoder.adaptive=false", "-set", "source.grain=" + strconv.Itoa(c.grain)}
+	if c.source == "file" {
+		args = []string{"-source", "file", "-file", c.clip}
+	}
+	cd, err := harness.Start(ctx, bin, append(args,
+		"-set", "webrtc.max_viewers=1024", "-set", "webrtc.udp_port="+strconv.Itoa(udp), "-log-level", "warn")...)
 	if err != nil {
 		return r, err
 	}
@@ -207,6 +227,7 @@ func step(ctx context.Context, c config, bin, load string, n int) (row, error) {
 	}
 	time.Sleep(3 * time.Second) // first keyframes out, estimates settled
 	l0, _ := harness.ReadProc(cmd.Process.Pid)
+	s0 := status(cd.URL)
 	q0, err := harness.ReadProc(cd.Pid())
 	if err != nil {
 		return r, err
@@ -222,6 +243,9 @@ func step(ctx context.Context, c config, bin, load string, n int) (row, error) {
 		return r, err
 	}
 	l1, _ := harness.ReadProc(cmd.Process.Pid)
+	s1 := status(cd.URL)
+	r.SourceFPS = float64(s1.units-s0.units) / c.window.Seconds()
+	r.Dropped = s1.dropped
 	if la, err := os.ReadFile("/proc/loadavg"); err == nil {
 		r.LoadAvg = strings.Join(strings.Fields(string(la))[:3], " ")
 	}
@@ -261,7 +285,7 @@ func step(ctx context.Context, c config, bin, load string, n int) (row, error) {
 
 // viewers reads camd-load's JSON lines.
 func viewers(r *row, out []byte) error {
-	var frames, fps, kbps, loss, idr []float64
+	var frames, fps, kbps, loss, idr, wait []float64
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	for sc.Scan() {
 		line := sc.Bytes()
@@ -271,6 +295,7 @@ func viewers(r *row, out []byte) error {
 		var v struct {
 			Err        string  `json:"err"`
 			FirstIDRMs float64 `json:"first_idr_ms"`
+			ConnectMs  float64 `json:"connect_ms"`
 			Frames     int     `json:"frames"`
 			FPS        float64 `json:"fps"`
 			Kbps       float64 `json:"kbps"`
@@ -289,6 +314,7 @@ func viewers(r *row, out []byte) error {
 		kbps = append(kbps, v.Kbps)
 		loss = append(loss, v.LossPct)
 		idr = append(idr, v.FirstIDRMs)
+		wait = append(wait, v.FirstIDRMs-v.ConnectMs)
 	}
 	if r.Connected == 0 {
 		return fmt.Errorf("no viewer got video:\n%s", out)
@@ -297,21 +323,25 @@ func viewers(r *row, out []byte) error {
 	r.FPSP50, r.KbpsP50 = pct(fps, 50), pct(kbps, 50)
 	r.LossP50, r.LossMax = pct(loss, 50), pct(loss, 100)
 	r.IDRP50, r.IDRP95, r.IDRMax = pct(idr, 50), pct(idr, 95), pct(idr, 100)
+	r.IDRWaitP50, r.IDRWaitP95 = pct(wait, 50), pct(wait, 95)
 	return nil
 }
 
 type camdStatus struct {
 	connected               int
 	forcedNew, joinedCached uint64
+	units, dropped          uint64 // access units from the encoder; dropped by viewers that fell behind
 }
 
 // status reads the connected viewers and the keyframe counters.
 func status(url string) camdStatus {
 	var st struct {
 		Sessions []struct {
-			State string `json:"state"`
+			State   string `json:"state"`
+			Dropped uint64 `json:"dropped"`
 		} `json:"sessions"`
 		Stream struct {
+			Units        uint64            `json:"access_units"`
 			ForcedBy     map[string]uint64 `json:"keyframes_forced_by"`
 			JoinedCached uint64            `json:"joined_cached"`
 		} `json:"stream"`
@@ -324,8 +354,9 @@ func status(url string) camdStatus {
 	if json.NewDecoder(resp.Body).Decode(&st) != nil {
 		return camdStatus{}
 	}
-	out := camdStatus{forcedNew: st.Stream.ForcedBy["new_viewer"], joinedCached: st.Stream.JoinedCached}
+	out := camdStatus{forcedNew: st.Stream.ForcedBy["new_viewer"], joinedCached: st.Stream.JoinedCached, units: st.Stream.Units}
 	for _, s := range st.Sessions {
+		out.dropped += s.Dropped
 		if s.State == "connected" {
 			out.connected++
 		}
@@ -378,8 +409,9 @@ func pct(xs []float64, p float64) float64 {
 var header = []string{"N", "connected", "cpu_idle_s_per_min", "cpu_load_s_per_min", "cpu_s_per_viewer_min",
 	"rss_idle_mib", "rss_load_mib", "rss_per_viewer_mib", "rss_after_mib", "rss_after_minus_idle_mib",
 	"frames_p50", "frames_min", "fps_p50", "kbps_p50", "loss_p50_pct", "loss_max_pct",
-	"first_idr_p50_ms", "first_idr_p95_ms", "first_idr_max_ms", "forced_for_new", "joined_cached",
-	"loadgen_cpu_s_per_min", "loadavg"}
+	"first_idr_p50_ms", "first_idr_p95_ms", "first_idr_max_ms", "idr_after_connect_p50_ms", "idr_after_connect_p95_ms",
+	"forced_for_new", "joined_cached",
+	"source_fps", "dropped_units", "loadgen_cpu_s_per_min", "loadavg"}
 
 func (r row) fields() []string {
 	f := func(v float64, prec int) string { return strconv.FormatFloat(v, 'f', prec, 64) }
@@ -387,19 +419,21 @@ func (r row) fields() []string {
 		f(r.IdleCPUPerMin, 2), f(r.LoadCPUPerMin, 2), f(r.CPUPerViewerMin, 3),
 		f(r.IdleRSS, 1), f(r.LoadRSS, 1), f(r.RSSPerViewer, 2), f(r.AfterRSS, 1), f(r.AfterRSS-r.IdleRSS, 1),
 		f(r.FramesP50, 0), f(r.FramesMin, 0), f(r.FPSP50, 1), f(r.KbpsP50, 0), f(r.LossP50, 2), f(r.LossMax, 2),
-		f(r.IDRP50, 0), f(r.IDRP95, 0), f(r.IDRMax, 0), strconv.FormatUint(r.Forced, 10), strconv.FormatUint(r.JoinedCached, 10),
-		f(r.LoadGenCPUPerMin, 1), r.LoadAvg}
+		f(r.IDRP50, 0), f(r.IDRP95, 0), f(r.IDRMax, 0), f(r.IDRWaitP50, 0), f(r.IDRWaitP95, 0), strconv.FormatUint(r.Forced, 10), strconv.FormatUint(r.JoinedCached, 10),
+		f(r.SourceFPS, 1), strconv.FormatUint(r.Dropped, 10), f(r.LoadGenCPUPerMin, 1), r.LoadAvg}
 }
 
 func printRow(w io.Writer, r row, first bool) {
 	if first {
-		fmt.Fprintf(w, "%5s %9s %8s %8s %9s %7s %7s %8s %7s %7s %6s %6s %5s %6s %6s %6s %5s %5s %5s %5s %5s %8s  %s\n",
+		fmt.Fprintf(w, "%5s %9s %8s %8s %9s %7s %7s %8s %7s %7s %6s %6s %5s %6s %6s %6s %5s %5s %5s %5s %5s %5s %5s %6s %5s %8s  %s\n",
 			"N", "conn", "cpuIdle", "cpuLoad", "cpu/v·m", "rssIdl", "rssLd", "rss/v", "rssAft", "aft-idl",
-			"frm50", "frmMin", "fps", "kbps", "loss50", "lossMx", "idr50", "idr95", "idrMx", "forc", "cache", "loadgen", "loadavg")
+			"frm50", "frmMin", "fps", "kbps", "loss50", "lossMx", "idr50", "idr95", "idrMx", "wt50", "wt95", "forc", "cache", "srcfps", "drop", "loadgen", "loadavg")
 	}
-	f := r.fields()
-	fmt.Fprintf(w, "%5s %9s %8s %8s %9s %7s %7s %8s %7s %7s %6s %6s %5s %6s %6s %6s %5s %5s %5s %5s %5s %8s  %s\n",
-		f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9], f[10], f[11], f[12], f[13], f[14], f[15], f[16], f[17], f[18], f[19], f[20], f[21], f[22])
+	f := make([]any, 0, len(header))
+	for _, s := range r.fields() {
+		f = append(f, s)
+	}
+	fmt.Fprintf(w, "%5s %9s %8s %8s %9s %7s %7s %8s %7s %7s %6s %6s %5s %6s %6s %6s %5s %5s %5s %5s %5s %5s %5s %6s %5s %8s  %s\n", f...)
 }
 
 func write(dir string, rows []row) error {
@@ -418,4 +452,19 @@ func write(dir string, rows []row) error {
 	}
 	fmt.Printf("\nwrote %s and %s\n", filepath.Join(dir, "fanout.csv"), filepath.Join(dir, "fanout.md"))
 	return nil
+}
+
+// makeClip encodes 30 s of ffmpeg's test source, with noise so that it
+// takes its bitrate, as constrained-baseline H.264 Annex-B with a keyframe
+// every second.
+func makeClip(ctx context.Context, dir string, c config) (string, error) {
+	clip := filepath.Join(dir, "clip.h264")
+	cmd := exec.CommandContext(ctx, "ffmpeg", "-v", "error", "-f", "lavfi", "-i",
+		fmt.Sprintf("testsrc2=size=%s:rate=%d", c.size, c.fps), "-t", "30", "-vf", "noise=alls=12:allf=t",
+		"-c:v", "libx264", "-profile:v", "baseline", "-pix_fmt", "yuv420p", "-b:v", strings.TrimSuffix(c.bitrate, "bps"), "-maxrate", strings.TrimSuffix(c.bitrate, "bps"),
+		"-bufsize", "1M", "-g", strconv.Itoa(c.fps), "-x264-params", "repeat-headers=1", "-f", "h264", clip)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("ffmpeg making the clip: %v\n%s", err, out)
+	}
+	return clip, nil
 }

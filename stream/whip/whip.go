@@ -77,6 +77,7 @@ var (
 type Publisher struct {
 	sender Sender
 	o      Options
+	url    string // without user info, for logs and status
 	log    *slog.Logger
 
 	mu        sync.Mutex
@@ -117,8 +118,8 @@ func New(sender Sender, o Options) (*Publisher, error) {
 	if o.rand == nil {
 		o.rand = rand.Float64
 	}
-	p := &Publisher{sender: sender, o: o, log: o.Logger.With("component", "whip", "url", redact(u))}
-	p.st = stream.PushStatus{URL: redact(u), State: "connecting", Since: o.now()}
+	p := &Publisher{sender: sender, o: o, url: redact(u), log: o.Logger.With("component", "whip", "url", redact(u))}
+	p.st = stream.PushStatus{URL: p.url, State: "connecting", Since: o.now()}
 	return p, nil
 }
 
@@ -208,7 +209,7 @@ func (p *Publisher) session(ctx context.Context) error {
 		s.Resource, s.Session, s.NextAttempt = "", "", time.Time{}
 	})
 	ice := p.iceServers(ctx)
-	out, offer, err := p.sender.NewOutbound(stream.OutboundOptions{Remote: p.st.URL, ICEServers: ice})
+	out, offer, err := p.sender.NewOutbound(stream.OutboundOptions{Remote: p.url, ICEServers: ice})
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package whip
 
 import (
 	"context"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -262,14 +263,17 @@ func TestPushRefused(t *testing.T) {
 	g := whiptest.New("s3cret", 0, nil)
 	hs := httptest.NewServer(g)
 	defer hs.Close()
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
+	defer hang.Close()
 	for _, c := range []struct{ url, token, want string }{
+		{hang.URL + "/whip", "s3cret", "Client.Timeout exceeded"},
 		{hs.URL + "/whip", "wrong", "refused the token (check whip.token or CAMD_WHIP_TOKEN): 401"},
 		{hs.URL + "/whip", "", "401 Unauthorized"},
 		{hs.URL + "/whip/nothing-here", "s3cret", "405"},
 		{"http://127.0.0.1:1/whip", "s3cret", "connection refused"},
 	} {
 		fs := newFakeSleep()
-		p, err := New(r.srv, Options{URL: c.url, Token: c.token})
+		p, err := New(r.srv, Options{URL: c.url, Token: c.token, HTTPClient: &http.Client{Timeout: 300 * time.Millisecond}})
 		if err != nil {
 			t.Fatal(err)
 		}
