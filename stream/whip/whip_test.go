@@ -263,8 +263,15 @@ func TestPushRefused(t *testing.T) {
 	g := whiptest.New("s3cret", 0, nil)
 	hs := httptest.NewServer(g)
 	defer hs.Close()
-	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
+	release := make(chan struct{}) // an endpoint that never answers
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
 	defer hang.Close()
+	defer close(release)
 	for _, c := range []struct{ url, token, want string }{
 		{hang.URL + "/whip", "s3cret", "Client.Timeout exceeded"},
 		{hs.URL + "/whip", "wrong", "refused the token (check whip.token or CAMD_WHIP_TOKEN): 401"},
