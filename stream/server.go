@@ -154,6 +154,7 @@ func (s *Server) bweOptions() bweOptions {
 		Min:     minEstimate,
 		Max:     ceiling,
 		Log:     s.log.With("component", "bwe"),
+		Prober:  proberOptions{Off: s.opts.Bitrate == nil},
 	}
 }
 
