@@ -12,7 +12,7 @@ DIST     := dist
 # encoder or passthrough sources). linux/arm GOARM=6 is the Pi Zero W.
 CROSS    := linux/amd64 linux/arm64 linux/arm/7 linux/arm/6
 
-.PHONY: help build run test e2e unit cross bench vet fmt clean vmtest lantest nettest deb image pkgtest shellcheck fuzz
+.PHONY: help build run test e2e unit cross bench bench-fanout vet fmt clean vmtest lantest nettest deb image pkgtest shellcheck fuzz
 
 help:
 	@echo "make run     build and run camd (test pattern when there is no camera)"
@@ -24,6 +24,7 @@ help:
 	@echo "make nettest bitrate adaptation on shaped links (tbf) with Chromium and a Go viewer; CSV and PNG (root)"
 	@echo "make vmtest  camd against real V4L2 drivers (vivid, vicodec, v4l2loopback) in qemu, amd64 + arm64"
 	@echo "make bench   latency, first-frame, CPU and memory benchmarks"
+	@echo "make bench-fanout  CPU, memory, loss and first keyframe per viewer for 1..300 viewers (ARGS=-window 20s ...)"
 	@echo "make cross   static binaries for arm64, armv7, armv6 and amd64 in $(DIST)/"
 	@echo "make build   camd for this machine (with the software encoder) in $(DIST)/"
 	@echo "make deb     Debian packages for amd64, arm64 and armhf in $(DIST)/"
@@ -87,6 +88,11 @@ test: vet fmt
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./capture/... ./encode/... ./stream/...
 	$(GO) run ./scripts/bench
+
+# Per-viewer cost with N = 1..300 synthetic viewers (cmd/camd-load); writes
+# dist/bench-fanout/fanout.{csv,md}. About half an hour with the defaults.
+bench-fanout:
+	$(GO) run ./scripts/benchfanout $(ARGS)
 
 cross:
 	@mkdir -p $(DIST)

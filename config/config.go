@@ -31,6 +31,7 @@ type Config struct {
 	Auth    Auth    `toml:"auth"`
 	TLS     TLS     `toml:"tls"`
 	Debug   Debug   `toml:"debug"`
+	WHIP    WHIP    `toml:"whip"`
 
 	// from records where each key set after Default came from, so that
 	// Validate can point at the line that needs fixing.
@@ -210,6 +211,20 @@ type Debug struct {
 	KeylogFile string `toml:"keylog_file"`
 }
 
+// WHIP is the [whip] section: camd publishes its stream to a WHIP
+// endpoint (RFC 9725), a media server or SFU that fans it out further.
+type WHIP struct {
+	// URL is the endpoint, http:// or https://; empty means no push.
+	URL string `toml:"url"`
+	// Token is sent as Authorization: Bearer (CAMD_WHIP_TOKEN keeps it
+	// out of the file).
+	Token string `toml:"token"`
+	// BackoffMin and BackoffMax bound the wait before reconnecting: it
+	// doubles after each failure, with jitter.
+	BackoffMin Duration `toml:"backoff_min"`
+	BackoffMax Duration `toml:"backoff_max"`
+}
+
 // origin is where a value came from.
 type origin struct {
 	source string // file path, "env CAMD_X" or "flag"
@@ -262,6 +277,7 @@ func Default() *Config {
 		},
 		Control: Control{LeaseIdle: Duration(60 * time.Second)},
 		Auth:    Auth{View: "token"},
+		WHIP:    WHIP{BackoffMin: Duration(time.Second), BackoffMax: Duration(30 * time.Second)},
 	}
 }
 
@@ -338,6 +354,10 @@ var fields = []field{
 	{"tls.key", func(c *Config) any { return &c.TLS.Key }},
 
 	{"debug.keylog_file", func(c *Config) any { return &c.Debug.KeylogFile }},
+	{"whip.url", func(c *Config) any { return &c.WHIP.URL }},
+	{"whip.token", func(c *Config) any { return &c.WHIP.Token }},
+	{"whip.backoff_min", func(c *Config) any { return &c.WHIP.BackoffMin }},
+	{"whip.backoff_max", func(c *Config) any { return &c.WHIP.BackoffMax }},
 }
 
 // Keys returns every dotted key, in file order.

@@ -72,7 +72,7 @@ func TestSetErrors(t *testing.T) {
 
 func TestKeysAndEnvNames(t *testing.T) {
 	keys := Keys()
-	if len(keys) != 53 || keys[0] != "name" || keys[len(keys)-1] != "debug.keylog_file" {
+	if len(keys) != 57 || keys[0] != "name" || keys[len(keys)-1] != "whip.backoff_max" {
 		t.Errorf("Keys() = %q", keys)
 	}
 	names := map[string]string{
@@ -81,6 +81,7 @@ func TestKeysAndEnvNames(t *testing.T) {
 		"source.kind":         "CAMD_SOURCE_KIND",
 		"encoder.min_bitrate": "CAMD_ENCODER_MIN_BITRATE",
 		"auth.token":          "CAMD_AUTH_TOKEN",
+		"whip.token":          "CAMD_WHIP_TOKEN",
 	}
 	for key, want := range names {
 		if got := EnvName(key); got != want {

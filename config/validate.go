@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"net/url"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -29,6 +30,8 @@ const (
 	MaxAdaptUpHold              = Duration(10 * time.Second)
 	MinAdaptInterval            = Duration(50 * time.Millisecond)
 	MaxAdaptInterval            = Duration(5 * time.Second)
+	MinWHIPBackoff              = Duration(100 * time.Millisecond)
+	MaxWHIPBackoff              = Duration(10 * time.Minute)
 )
 
 // Choices for the enumerated keys.
@@ -140,6 +143,7 @@ func (c *Config) Validate() error {
 	c.validateRTSP(&v)
 	c.validateControl(&v)
 	c.validateAuth(&v)
+	c.validateWHIP(&v)
 	return v.errs.err()
 }
 
@@ -317,4 +321,23 @@ func checkICEServer(u string) string {
 		return fmt.Sprintf("has no host, got %q", u)
 	}
 	return ""
+}
+
+func (c *Config) validateWHIP(v *validator) {
+	w := c.WHIP
+	if w.URL != "" {
+		u, err := url.Parse(w.URL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			v.add("whip.url", fmt.Sprintf("must be an http:// or https:// URL with a host, got %q", w.URL))
+		}
+	}
+	if strings.ContainsAny(w.Token, " \t\r\n") {
+		v.add("whip.token", "must not contain spaces or line breaks")
+	}
+	if w.BackoffMin < MinWHIPBackoff || w.BackoffMin > MaxWHIPBackoff {
+		v.add("whip.backoff_min", fmt.Sprintf("must be between %v and %v, got %v", MinWHIPBackoff, MaxWHIPBackoff, w.BackoffMin))
+	}
+	if w.BackoffMax < w.BackoffMin || w.BackoffMax > MaxWHIPBackoff {
+		v.add("whip.backoff_max", fmt.Sprintf("must be between whip.backoff_min (%v) and %v, got %v", w.BackoffMin, MaxWHIPBackoff, w.BackoffMax), "whip.backoff_min")
+	}
 }

@@ -111,6 +111,13 @@ func TestValidate(t *testing.T) {
 		{"keyframe interval", func(c *Config) { c.WebRTC.KeyframeMinInterval = Duration(MaxKeyframeInterval + 1) },
 			[]string{`webrtc.keyframe_min_interval: must be between 0s and 10s, got 10.000000001s`}},
 		{"keyframe interval zero", func(c *Config) { c.WebRTC.KeyframeMinInterval = 0 }, nil},
+		{"whip ok", func(c *Config) { c.WHIP.URL, c.WHIP.Token = "https://ingest.example.net/live/camd/whip", "s3cret" }, nil},
+		{"whip url", func(c *Config) { c.WHIP.URL = "rtmp://ingest.example.net/live" },
+			[]string{`whip.url: must be an http:// or https:// URL with a host, got "rtmp://ingest.example.net/live"`}},
+		{"whip token", func(c *Config) { c.WHIP.Token = "Bearer abc" },
+			[]string{`whip.token: must not contain spaces or line breaks`}},
+		{"whip backoff", func(c *Config) { c.WHIP.BackoffMin, c.WHIP.BackoffMax = Duration(10e9), Duration(1e9) },
+			[]string{`whip.backoff_max: must be between whip.backoff_min (10s) and 10m0s, got 1s`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

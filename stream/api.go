@@ -103,12 +103,12 @@ func newUDPMux(port int, includeLoopback bool, interfaces []string) (*ice.MultiU
 const maxDataChannelMessage = 16 << 10
 
 // newAPI builds the pion API shared by all viewers: H.264 only, the
-// bandwidth estimators, the default interceptors (NACK responder, RTCP
-// reports, TWCC feedback), and the ICE settings.
+// bandwidth estimators, the transport-wide sequence numbers, the RTCP
+// reports, and the ICE settings.
 //
 // Outgoing packets pass the interceptors in the reverse order of
-// registration: the NACK responder keeps them before the transport-wide
-// sequence number is added, so a retransmission gets a fresh one (as
+// registration. A retransmission (track_send.go) enters at the top like
+// any packet, so it gets a fresh transport-wide sequence number (as
 // libwebrtc's do) and TWCC feedback tells it apart from the original; the
 // estimator sees every packet last, numbered.
 func newAPI(o apiOptions) (*webrtc.API, error) {
@@ -127,8 +127,11 @@ func newAPI(o apiOptions) (*webrtc.API, error) {
 	if err := webrtc.ConfigureTWCCHeaderExtensionSender(m, ir); err != nil {
 		return nil, fmt.Errorf("stream: ConfigureTWCCHeaderExtensionSender: %w", err)
 	}
-	if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
-		return nil, fmt.Errorf("stream: RegisterDefaultInterceptors: %w", err)
+	// Of pion's default interceptors camd needs only the RTCP reports:
+	// the sessions answer NACKs themselves (track_send.go), camd receives
+	// no media to give feedback on, and nothing reads pion's stats.
+	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
+		return nil, fmt.Errorf("stream: ConfigureRTCPReports: %w", err)
 	}
 	var se webrtc.SettingEngine
 	if o.DisconnectedTimeout == 0 {
@@ -205,8 +208,8 @@ type estimators struct {
 }
 
 // register adds the cc interceptor to the registry; it must come before
-// the NACK responder and TWCC header extension, so that retransmissions
-// pass through GCC and packets reach it with their sequence numbers.
+// the TWCC header extension, so that packets, retransmissions too, reach
+// it with their transport-wide sequence numbers.
 func (f *estimators) register(ir *interceptor.Registry) error {
 	ccf, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) { return newEstimator(f.opts()) })
 	if err != nil {

@@ -77,14 +77,14 @@ type estimator struct {
 
 // maxRetransmitAge is the oldest packet worth sending again: later than
 // this a viewer has given it up and asked for a keyframe (libwebrtc
-// keeps packets for about a second). pion's NACK responder keeps 1024
-// packets, which is a minute of a slow stream; retransmitting all of it
-// would fill the path the viewer lost packets on.
+// keeps packets for about a second). A viewer's track keeps 1024
+// packets (nackHistory), which is a minute of a slow stream;
+// retransmitting all of it would fill the path the viewer lost packets on.
 const maxRetransmitAge = time.Second
 
 // mediaLogSize is how many media packets' send times are kept: as many as
-// the NACK responder keeps.
-const mediaLogSize = 1024
+// a track keeps for NACKs.
+const mediaLogSize = nackHistory
 
 func newEstimator(o bweOptions) (*estimator, error) {
 	if o.Stale <= 0 {
@@ -287,8 +287,7 @@ func (e *estimator) estimate() (int, string) {
 	return 0, ""
 }
 
-// GetTargetBitrate is the estimate for pion's NACK responder, which keeps
-// retransmissions within it.
+// GetTargetBitrate is the estimate (cc.BandwidthEstimator).
 func (e *estimator) GetTargetBitrate() int {
 	e.mu.Lock()
 	defer e.mu.Unlock()

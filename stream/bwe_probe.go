@@ -20,7 +20,7 @@ func (e *estimator) probe(target int) int {
 		}
 		return 0 // waiting for its feedback
 	}
-	if e.extID == 0 || e.closed || e.lastTWCC.IsZero() || now.Sub(e.lastTWCC) >= e.o.Stale {
+	if e.o.Prober.Off || e.extID == 0 || e.closed || e.lastTWCC.IsZero() || now.Sub(e.lastTWCC) >= e.o.Stale {
 		return 0
 	}
 	rate := e.prober.want(now, probeInput{

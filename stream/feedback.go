@@ -13,6 +13,7 @@ import (
 // what the viewer says about its reception: REMB, NACKs, receiver reports.
 func (s *session) readRTCP() {
 	defer s.wg.Done()
+	var lost []uint16
 	for {
 		pkts, _, err := s.sender.ReadRTCP()
 		if err != nil {
@@ -33,8 +34,13 @@ func (s *session) readRTCP() {
 				}
 			case *rtcp.TransportLayerNack:
 				s.nacks.Add(1)
+				lost = lost[:0]
 				for _, pair := range p.Nacks {
-					s.nacked.Add(uint64(len(pair.PacketList())))
+					pair.Range(func(seq uint16) bool { lost = append(lost, seq); return true })
+				}
+				s.nacked.Add(uint64(len(lost)))
+				if _, err := s.track.resend(lost); err != nil {
+					s.writeFailed(err)
 				}
 			case *rtcp.ReceiverReport:
 				s.rx.onReports(now, p.Reports)

@@ -20,6 +20,14 @@ type HubOptions struct {
 	// KeyframeInterval is the least time between two forced keyframes
 	// (default 500 ms): requests inside it are folded into one.
 	KeyframeInterval time.Duration
+	// JoinWindow is how old a keyframe may be for a new viewer to start on
+	// it (default 150 ms): the hub keeps the current GOP while it is that
+	// young and shorter than the queue, and a viewer that arrives then
+	// gets it at once, with no keyframe forced. A viewer arriving later
+	// forces one, at most one per JoinWindow for new viewers (PLI and
+	// losses keep KeyframeInterval). So N viewers joining together cost
+	// about one keyframe per JoinWindow, and none waits for the next GOP.
+	JoinWindow time.Duration
 	// QueueDepth is how many access units a viewer may fall behind before
 	// it drops (default 4, ~130 ms at 30 fps). Latency comes first.
 	QueueDepth int
@@ -56,6 +64,12 @@ type Hub struct {
 
 	mu   sync.Mutex
 	subs map[*Subscriber]struct{}
+	// gop holds the units since the last keyframe while a new viewer may
+	// start on them (see JoinWindow); empty otherwise.
+	gop   []*unit
+	gopAt time.Time // when its keyframe was written
+
+	joinedCached atomic.Uint64 // viewers started on the cached GOP
 
 	units, bytes, keyframesOut atomic.Uint64
 	lastUnit                   atomic.Int64 // unix nanos of the last Write
@@ -70,6 +84,9 @@ func NewHub(opts HubOptions) *Hub {
 	}
 	if opts.QueueDepth <= 0 {
 		opts.QueueDepth = 4
+	}
+	if opts.JoinWindow <= 0 {
+		opts.JoinWindow = 150 * time.Millisecond
 	}
 	if opts.MTU == 0 {
 		opts.MTU = 1200
@@ -92,7 +109,7 @@ func NewHub(opts HubOptions) *Hub {
 	}
 	return &Hub{
 		opts:      opts,
-		keyframes: newCoalescer(target, opts.KeyframeInterval, opts.now, opts.after),
+		keyframes: newCoalescer(target, opts.KeyframeInterval, opts.now, opts.after).withJoin(opts.JoinWindow),
 		forced:    fb,
 		log:       opts.Logger,
 		start:     opts.now(),
@@ -127,6 +144,7 @@ func (h *Hub) Write(data []byte, keyframe bool, captured time.Time, seq uint64) 
 
 	var askKeyframe bool
 	h.mu.Lock()
+	h.keepGOP(u)
 	for s := range h.subs {
 		if s.deliver(u) {
 			askKeyframe = true
@@ -135,6 +153,23 @@ func (h *Hub) Write(data []byte, keyframe bool, captured time.Time, seq uint64) 
 	h.mu.Unlock()
 	if askKeyframe {
 		h.request(ReasonDrop)
+	}
+}
+
+// keepGOP caches u for new viewers, under h.mu: a keyframe starts a new
+// GOP; later units join it while a new viewer's queue can hold it all
+// with room to spare, after which it is dropped until the next keyframe.
+func (h *Hub) keepGOP(u *unit) {
+	switch {
+	case u.keyframe:
+		clear(h.gop)
+		h.gop = append(h.gop[:0], u)
+		h.gopAt = h.opts.now()
+	case len(h.gop) > 0 && len(h.gop) < h.opts.QueueDepth-1:
+		h.gop = append(h.gop, u)
+	default:
+		clear(h.gop)
+		h.gop = h.gop[:0]
 	}
 }
 
@@ -187,14 +222,27 @@ func (f *forcedBy) snapshot() map[string]uint64 {
 	return out
 }
 
-// Subscribe adds a viewer. It receives nothing until the next keyframe,
-// which it asks for. Close the subscriber when the viewer goes.
+// Subscribe adds a viewer. It starts on the cached GOP when its keyframe
+// is at most JoinWindow old; otherwise it receives nothing until the next
+// keyframe, which it asks for. Close the subscriber when the viewer goes.
 func (h *Hub) Subscribe() *Subscriber {
 	s := &Subscriber{hub: h, ch: make(chan *unit, h.opts.QueueDepth), waiting: true}
 	h.mu.Lock()
+	cached := len(h.gop) > 0 && h.opts.now().Sub(h.gopAt) <= h.opts.JoinWindow
+	if cached {
+		for _, u := range h.gop { // fits: the GOP is kept shorter than the queue
+			s.ch <- u
+		}
+		s.delivered.Add(uint64(len(h.gop)))
+		s.waiting = false
+	}
 	h.subs[s] = struct{}{}
 	h.mu.Unlock()
-	h.request(ReasonNewViewer)
+	if cached {
+		h.joinedCached.Add(1)
+	} else {
+		h.request(ReasonNewViewer)
+	}
 	return s
 }
 
@@ -228,6 +276,9 @@ type HubStats struct {
 	// ForcedBy counts forced keyframes by the reason of the first request
 	// each one served.
 	ForcedBy map[string]uint64
+	// JoinedCached counts viewers that started on the cached GOP, without
+	// a keyframe request.
+	JoinedCached uint64
 }
 
 // Stats returns the hub's counters.
@@ -239,6 +290,8 @@ func (h *Hub) Stats() HubStats {
 		Viewers:     h.Viewers(),
 		Keyframe:    h.keyframes.Stats(),
 		ForcedBy:    h.forced.snapshot(),
+
+		JoinedCached: h.joinedCached.Load(),
 	}
 	if n := h.lastUnit.Load(); n != 0 {
 		s.LastUnit = time.Unix(0, n)

@@ -113,6 +113,7 @@ func writeMetrics(w io.Writer, st Status) error {
 		{"camd_encoder_errors_total", "counter", "Frames the encoder failed on.", float64(st.Encoder.Errors)},
 		{"camd_encoder_restarts_total", "counter", "Encoder rebuilds after it kept failing.", float64(st.Encoder.Restarts)},
 		{"go_goroutines", "gauge", "Number of goroutines that currently exist.", float64(runtime.NumGoroutine())},
+		{"camd_viewers_joined_cached_total", "counter", "Viewers that started on the cached keyframe, forcing none.", float64(st.Stream.JoinedCached)},
 	} {
 		p.family(g.name, g.typ, g.help)
 		p.sample(g.name, g.v)

@@ -34,6 +34,9 @@ type proberOptions struct {
 	Quiet time.Duration
 	// Timeout ends the wait for a cluster's feedback (default 1 s).
 	Timeout time.Duration
+	// Off sends no probes: when the estimates do not steer the encoder
+	// (encoder.adaptive off), a faster estimate is not worth the padding.
+	Off bool
 }
 
 func (o proberOptions) withDefaults() proberOptions {

@@ -107,6 +107,8 @@ type Server struct {
 	rc     *rateControl
 	est    *estimators
 
+	out      outbounds   // pushes (outbound.go)
+	idle     idleRelease // memory back to the system when all have left
 	mu       sync.Mutex
 	sessions map[string]*session
 	closed   bool
@@ -175,6 +177,7 @@ func (s *Server) bweOptions() bweOptions {
 		Min:     minEstimate,
 		Max:     ceiling,
 		Log:     s.log.With("component", "bwe"),
+		Prober:  proberOptions{Off: s.opts.Bitrate == nil},
 	}
 }
 
@@ -192,7 +195,7 @@ func (s *Server) sessionList() []*session {
 			out = append(out, v)
 		}
 	}
-	return out
+	return append(out, s.out.list()...)
 }
 
 func (s *Server) setRoutes() {
@@ -284,6 +287,8 @@ func (s *Server) Close() {
 		go func() { defer wg.Done(); v.Close() }()
 	}
 	wg.Wait()
+	s.out.closeAll()
+	s.idle.stop()
 	if !wasClosed {
 		s.rc.stop()
 	}
@@ -358,6 +363,9 @@ func (s *Server) forget(sess *session) {
 	defer s.mu.Unlock()
 	if s.sessions[sess.id] == sess {
 		delete(s.sessions, sess.id)
+	}
+	if len(s.sessions) == 0 && !s.closed {
+		s.idle.arm()
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 // session is one WHEP viewer: a PeerConnection that sends the hub's video.
 type session struct {
 	id      string
+	kind    string // KindWHEP or KindWHIP
 	etag    string
 	created time.Time
 	remote  string // HTTP client address, for logs and status
@@ -35,9 +36,10 @@ type session struct {
 	firstKey  time.Time // when the first keyframe went out
 	timeout   *time.Timer
 
-	patchMu       sync.Mutex // one PATCH at a time
-	restarts      int
-	gatherTimeout time.Duration
+	patchMu        sync.Mutex // one PATCH at a time
+	restarts       int
+	gatherTimeout  time.Duration
+	connectTimeout time.Duration
 
 	closeOnce sync.Once
 	wg        sync.WaitGroup
@@ -62,18 +64,82 @@ type sessionOptions struct {
 	control        Controller // nil: video only
 	estimators     *estimators
 	target         func() int
+	kind           string // default KindWHEP
 }
+
+// Kinds of session, as shown in status.
+const (
+	// KindWHEP is a viewer that asked camd for the stream (WHEP).
+	KindWHEP = "whep"
+	// KindWHIP is camd's own push to a WHIP ingest: it feeds the policy
+	// like any viewer.
+	KindWHIP = "whip"
+)
 
 // newSession negotiates a viewer from a WHEP offer and returns it with the
 // SDP answer (candidates included). The viewer starts receiving once ICE
 // and DTLS are up.
 func newSession(api *webrtc.API, hub *Hub, log *slog.Logger, offer string, o sessionOptions, onClose func(*session)) (*session, string, error) {
+	s, err := newPeer(api, hub, log, o, onClose)
+	if err != nil {
+		return nil, "", err
+	}
+	fail := func(err error) (*session, string, error) {
+		s.abort()
+		return nil, "", err
+	}
+	if s.sender, err = s.pc.AddTrack(s.track); err != nil {
+		return fail(fmt.Errorf("AddTrack: %w", err))
+	}
+	s.noteSSRC()
+	switch {
+	case !o.authenticated:
+		// A viewer without the token (auth.view = "open") watches only:
+		// camd closes whatever channels it opens, and the page hides its
+		// controls when they close.
+		s.pc.OnDataChannel(func(dc *webrtc.DataChannel) {
+			dc.OnOpen(func() { _ = dc.Close() })
+		})
+	case o.control != nil:
+		// The page opens its channels in-band with the offer; a WHEP
+		// player that opens none simply gets video only.
+		if s.detach, err = o.control.AttachPeer(s.pc, o.id, true); err != nil {
+			return fail(fmt.Errorf("control channels: %w", err))
+		}
+	}
+	if err := s.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
+		return fail(fmt.Errorf("%w: %v", errBadOffer, err))
+	}
+	answer, err := s.pc.CreateAnswer(nil)
+	if err != nil {
+		return fail(fmt.Errorf("%w: %v", errBadOffer, err))
+	}
+	if err := s.setLocal(answer, o.gatherTimeout); err != nil {
+		return fail(err)
+	}
+	// The answer must send video: an offer that refused it (inactive or
+	// sendonly) would give a viewer with nothing to see.
+	if !s.sends() {
+		return fail(fmt.Errorf("%w: the offer does not accept video from camd (it needs a recvonly or sendrecv H.264 video section)", errBadOffer))
+	}
+	s.begin()
+	return s, s.pc.LocalDescription().SDP, nil
+}
+
+// newPeer makes the PeerConnection, its estimator and the session around
+// them, with no media section yet.
+func newPeer(api *webrtc.API, hub *Hub, log *slog.Logger, o sessionOptions, onClose func(*session)) (*session, error) {
 	pc, bwe, err := o.estimators.newPeerConnection(api, o.config)
 	if err != nil {
-		return nil, "", fmt.Errorf("NewPeerConnection: %w", err)
+		return nil, fmt.Errorf("NewPeerConnection: %w", err)
+	}
+	kind := o.kind
+	if kind == "" {
+		kind = KindWHEP
 	}
 	s := &session{
 		id:      o.id,
+		kind:    kind,
 		etag:    `"` + o.id + `-0"`,
 		created: time.Now(),
 		remote:  o.remote,
@@ -87,71 +153,63 @@ func newSession(api *webrtc.API, hub *Hub, log *slog.Logger, offer string, o ses
 		done:          make(chan struct{}),
 		bwe:           bwe,
 
-		targetFn:      o.target,
-		gatherTimeout: o.gatherTimeout,
+		targetFn:       o.target,
+		gatherTimeout:  o.gatherTimeout,
+		connectTimeout: o.connectTimeout,
+	}
+	if kind != KindWHEP {
+		s.log = log.With(kind, o.id, "remote", o.remote)
 	}
 	if bwe != nil {
 		bwe.setLogger(s.log.With("component", "bwe"))
 	}
-	fail := func(err error) (*session, string, error) {
-		if s.detach != nil {
-			s.detach()
-		}
-		_ = pc.Close()
-		return nil, "", err
+	pc.OnConnectionStateChange(s.onState)
+	return s, nil
+}
+
+// abort undoes a session that failed during negotiation.
+func (s *session) abort() {
+	if s.detach != nil {
+		s.detach()
 	}
-	if s.sender, err = pc.AddTrack(s.track); err != nil {
-		return fail(fmt.Errorf("AddTrack: %w", err))
-	}
+	_ = s.pc.Close()
+}
+
+// noteSSRC records the SSRC of the video sender, to pick its blocks out of
+// receiver reports.
+func (s *session) noteSSRC() {
 	if ps := s.sender.GetParameters(); len(ps.Encodings) > 0 {
 		s.rx.ssrc = uint32(ps.Encodings[0].SSRC)
 	}
-	pc.OnConnectionStateChange(s.onState)
-	switch {
-	case !o.authenticated:
-		// A viewer without the token (auth.view = "open") watches only:
-		// camd closes whatever channels it opens, and the page hides its
-		// controls when they close.
-		pc.OnDataChannel(func(dc *webrtc.DataChannel) {
-			dc.OnOpen(func() { _ = dc.Close() })
-		})
-	case o.control != nil:
-		// The page opens its channels in-band with the offer; a WHEP
-		// player that opens none simply gets video only.
-		if s.detach, err = o.control.AttachPeer(pc, o.id, true); err != nil {
-			return fail(fmt.Errorf("control channels: %w", err))
-		}
-	}
-	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
-		return fail(fmt.Errorf("%w: %v", errBadOffer, err))
-	}
-	answer, err := pc.CreateAnswer(nil)
-	if err != nil {
-		return fail(fmt.Errorf("%w: %v", errBadOffer, err))
-	}
-	gathered := webrtc.GatheringCompletePromise(pc)
-	if err := pc.SetLocalDescription(answer); err != nil {
-		return fail(fmt.Errorf("SetLocalDescription: %w", err))
+}
+
+// setLocal applies the local description and waits for ICE gathering, at
+// most timeout: the description then carries the candidates (no trickle).
+func (s *session) setLocal(d webrtc.SessionDescription, timeout time.Duration) error {
+	gathered := webrtc.GatheringCompletePromise(s.pc)
+	if err := s.pc.SetLocalDescription(d); err != nil {
+		return fmt.Errorf("SetLocalDescription: %w", err)
 	}
 	select {
 	case <-gathered:
-	case <-time.After(o.gatherTimeout):
-		s.log.Warn("ICE gathering not complete; answering with the candidates so far", "after", o.gatherTimeout)
+	case <-time.After(timeout):
+		s.log.Warn("ICE gathering not complete; going on with the candidates so far", "after", timeout)
 	}
-	// The answer must send video: an offer that refused it (inactive or
-	// sendonly) would give a viewer with nothing to see.
-	if !s.sends() {
-		return fail(fmt.Errorf("%w: the offer does not accept video from camd (it needs a recvonly or sendrecv H.264 video section)", errBadOffer))
-	}
+	return nil
+}
+
+// begin reads RTCP and closes the session if it does not connect within
+// connectTimeout.
+func (s *session) begin() {
+	connectTimeout := s.connectTimeout
 	s.wg.Add(1)
 	go s.readRTCP()
 	s.mu.Lock()
-	s.timeout = time.AfterFunc(o.connectTimeout, func() {
-		s.log.Info("viewer never connected; closing", "after", o.connectTimeout)
+	s.timeout = time.AfterFunc(connectTimeout, func() {
+		s.log.Info("viewer never connected; closing", "after", connectTimeout)
 		s.Close()
 	})
 	s.mu.Unlock()
-	return s, pc.LocalDescription().SDP, nil
 }
 
 func (s *session) sends() bool {

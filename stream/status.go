@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"slices"
 	"sort"
+	"time"
 
 	"github.com/camd-project/camd/stream/auth"
 )
@@ -21,6 +22,8 @@ type Status struct {
 	Bitrate  BitrateStatus  `json:"bitrate"`
 	// RTSP is filled in by Options.Status when the RTSP server runs.
 	RTSP *RTSPStatus `json:"rtsp,omitempty"`
+	// Push is the WHIP push, when one is configured.
+	Push *PushStatus `json:"push,omitempty"`
 }
 
 // RTSPStatus reports the RTSP server (stream/rtsp): its URL on this
@@ -30,6 +33,27 @@ type RTSPStatus struct {
 	Readers int    `json:"readers"`
 	// Sessions are the readers' counters ([]rtsp.ReaderStats).
 	Sessions any `json:"sessions"`
+}
+
+// PushStatus is the state of camd's WHIP push (package stream/whip).
+type PushStatus struct {
+	URL string `json:"url"`
+	// State is "connecting", "connected", "retrying" (waiting before the
+	// next attempt) or "stopped".
+	State     string    `json:"state"`
+	Connected bool      `json:"connected"`
+	Since     time.Time `json:"since"` // when State last changed
+	// Resource is the session's URL on the ingest (from Location).
+	Resource string `json:"resource,omitempty"`
+	// Session is the push's id among the sessions.
+	Session string `json:"session,omitempty"`
+	// Attempts counts POSTs; Connects the sessions that came up.
+	Attempts  uint64    `json:"attempts"`
+	Connects  uint64    `json:"connects"`
+	LastError string    `json:"last_error,omitempty"`
+	ErrorAt   time.Time `json:"error_at,omitzero"`
+	// NextAttempt is when the next attempt starts while retrying.
+	NextAttempt time.Time `json:"next_attempt,omitzero"`
 }
 
 // SourceStatus describes the capture source.
@@ -62,6 +86,9 @@ type StreamStatus struct {
 	// KeyframesForcedBy counts forced keyframes by the reason of the
 	// first request each one served.
 	KeyframesForcedBy map[string]uint64 `json:"keyframes_forced_by"`
+	// JoinedCached counts viewers that started on the cached keyframe
+	// (HubOptions.JoinWindow) without forcing one.
+	JoinedCached uint64 `json:"joined_cached"`
 }
 
 // Status returns what /api/status serves.
@@ -82,7 +109,7 @@ func (s *Server) Status() Status {
 	st.Stream = StreamStatus{
 		AccessUnits: hs.AccessUnits, Bytes: hs.Bytes, Keyframes: hs.Keyframes,
 		KeyframesForced: hs.Keyframe.Forced, KeyframeReqs: hs.Keyframe.Requests,
-		KeyframesForcedBy: hs.ForcedBy,
+		KeyframesForcedBy: hs.ForcedBy, JoinedCached: hs.JoinedCached,
 	}
 	st.Bitrate = br
 	if br.Adaptive {

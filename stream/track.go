@@ -4,13 +4,16 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 )
 
 // viewerTrack is the TrackLocal of one viewer. Unlike pion's
 // TrackLocalStaticRTP it keeps its own RTP sequence numbers, so access
 // units the hub dropped for this viewer leave no gap that would trigger
-// NACKs, and it writes shared payloads without copying them.
+// NACKs, and it writes shared payloads without copying them. It answers
+// NACKs itself from the same shared payloads (pion's NACK responder would
+// copy every packet of every viewer into a buffer of its own).
 type viewerTrack struct {
 	id, streamID string
 
@@ -20,10 +23,26 @@ type viewerTrack struct {
 	w     webrtc.TrackLocalWriter
 	seq   uint16
 	bound bool
+	hdr   rtp.Header // reused: nothing below the track keeps it
+	sent  *[nackHistory]sentRef
+}
+
+// nackHistory is how many packets a viewer can ask for again: more than a
+// second of video at the bitrate ceiling, which is as far back as a
+// retransmission still helps (maxRetransmitAge).
+const nackHistory = 1024
+
+// sentRef is a packet sent, by its sequence number: which shared payload
+// it carried.
+type sentRef struct {
+	u   *unit
+	i   int32
+	seq uint16
+	ok  bool
 }
 
 func newViewerTrack(id string) *viewerTrack {
-	return &viewerTrack{id: "video", streamID: "camd-" + id}
+	return &viewerTrack{id: "video", streamID: "camd-" + id, sent: new([nackHistory]sentRef)}
 }
 
 // pickH264 chooses the negotiated codec to send: H.264 with

@@ -2,30 +2,57 @@ package stream
 
 import "github.com/pion/rtp"
 
+// header readies the track's reused RTP header, under t.mu.
+func (t *viewerTrack) header(seq uint16, ts uint32, marker bool) *rtp.Header {
+	h := &t.hdr
+	ext := h.Extensions[:0] // interceptors add the transport-wide number again
+	*h = rtp.Header{
+		Version: 2, PayloadType: t.pt, SSRC: t.ssrc, Timestamp: ts, SequenceNumber: seq, Marker: marker,
+		Extensions: ext,
+	}
+	return h
+}
+
 // writePacket sends packet i of an access unit with this viewer's next
-// sequence number, so the session can pace a picture's packets one by one.
-// It reports the payload bytes written.
+// sequence number, so the session can pace a picture's packets one by one,
+// and remembers it for NACKs. It reports the payload bytes written.
 func (t *viewerTrack) writePacket(u *unit, i int) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if !t.bound {
 		return 0, nil
 	}
-	// A fresh header each time: interceptors add extensions to it and
-	// the NACK responder keeps it for retransmission.
-	hdr := &rtp.Header{
-		Version:        2,
-		PayloadType:    t.pt,
-		SSRC:           t.ssrc,
-		Timestamp:      u.ts,
-		SequenceNumber: t.seq,
-		Marker:         i == len(u.payloads)-1,
-	}
+	seq := t.seq
 	t.seq++
-	if _, err := t.w.WriteRTP(hdr, u.payloads[i]); err != nil {
+	t.sent[seq%nackHistory] = sentRef{u: u, i: int32(i), seq: seq, ok: true}
+	if _, err := t.w.WriteRTP(t.header(seq, u.ts, i == len(u.payloads)-1), u.payloads[i]); err != nil {
 		return 0, err
 	}
 	return len(u.payloads[i]), nil
+}
+
+// resend sends the packets a NACK asked for again, with their original
+// sequence numbers (RFC 4585 §6.2.1; no RTX). Packets no longer kept, and
+// padding, are passed over; the estimator drops those too old to help. It
+// reports how many it sent.
+func (t *viewerTrack) resend(seqs []uint16) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.bound {
+		return 0, nil
+	}
+	n := 0
+	for _, seq := range seqs {
+		r := t.sent[seq%nackHistory]
+		if !r.ok || r.seq != seq || !seqNewer(t.seq, seq) {
+			continue
+		}
+		if _, err := t.w.WriteRTP(t.header(seq, r.u.ts, int(r.i) == len(r.u.payloads)-1), r.u.payloads[r.i]); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
 }
 
 // writePadding sends a padding-only packet with n bytes of padding (at
@@ -38,18 +65,14 @@ func (t *viewerTrack) writePadding(ts uint32, n int) (int, error) {
 	if !t.bound {
 		return 0, nil
 	}
-	hdr := &rtp.Header{
-		Version:        2,
-		Padding:        true,
-		PaddingSize:    byte(min(max(n, 1), paddingLength)),
-		PayloadType:    t.pt,
-		SSRC:           t.ssrc,
-		Timestamp:      ts,
-		SequenceNumber: t.seq,
-	}
+	seq := t.seq
 	t.seq++
-	if _, err := t.w.WriteRTP(hdr, nil); err != nil {
+	t.sent[seq%nackHistory] = sentRef{}
+	h := t.header(seq, ts, false)
+	h.Padding = true
+	h.PaddingSize = byte(min(max(n, 1), paddingLength))
+	if _, err := t.w.WriteRTP(h, nil); err != nil {
 		return 0, err
 	}
-	return int(hdr.PaddingSize), nil
+	return int(h.PaddingSize), nil
 }

@@ -5,6 +5,7 @@ import "time"
 // ViewerStatus describes one viewer for /api/status.
 type ViewerStatus struct {
 	ID        string    `json:"id"`
+	Kind      string    `json:"kind"` // "whep" (a viewer) or "whip" (camd's push)
 	Remote    string    `json:"remote"`
 	State     string    `json:"state"`
 	Since     time.Time `json:"since"`
@@ -48,7 +49,7 @@ type ViewerStatus struct {
 func (s *session) status() ViewerStatus {
 	s.mu.Lock()
 	v := ViewerStatus{
-		ID: s.id, Remote: s.remote, State: s.pc.ConnectionState().String(), Since: s.created,
+		ID: s.id, Kind: s.kind, Remote: s.remote, State: s.pc.ConnectionState().String(), Since: s.created,
 		Packets: s.packets.Load(), Bytes: s.bytes.Load(), PLI: s.pli.Load(), FIR: s.fir.Load(),
 		NACKs: s.nacks.Load(), NACKedPackets: s.nacked.Load(),
 	}

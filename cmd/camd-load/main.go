@@ -1,11 +1,16 @@
 // Command camd-load opens many WHEP viewers from one process against camd
 // or any WHEP server, and reports what each received: time to the first
-// frame (and whether it was a keyframe), frame rate, bitrate and loss. Each
+// frame and to the first keyframe (from the start of the WHEP exchange),
+// frames, frame rate, bitrate, loss and the keyframe requests it made. Each
 // viewer is a full pion PeerConnection with the default interceptors, so it
 // sends receiver reports, NACKs and transport-wide congestion feedback like
-// a browser does.
+// a browser does, and a PLI when packets stay lost (as a browser that
+// cannot decode does), at most one per 500 ms.
 //
 //	camd-load -url http://camd.local:8080/whep -n 50 -duration 30s
+//
+// -json prints one JSON line per viewer before the summary, for scripts
+// (make bench-fanout reads them).
 package main
 
 import (
@@ -30,15 +35,20 @@ import (
 type viewerResult struct {
 	ID            int     `json:"id"`
 	Err           string  `json:"err,omitempty"`
-	FirstFrameMs  float64 `json:"first_frame_ms"` // from POST to the first access unit
+	FirstFrameMs  float64 `json:"first_frame_ms"` // from the offer and POST to the first access unit
 	FirstKeyframe bool    `json:"first_keyframe"`
+	FirstIDRMs    float64 `json:"first_idr_ms"` // to the first keyframe
+	ConnectMs     float64 `json:"connect_ms"`   // to ICE and DTLS up: the first keyframe's wait is the rest
 	Frames        int     `json:"frames"`
+	Keyframes     int     `json:"keyframes"`
 	Bytes         int64   `json:"bytes"`
 	FPS           float64 `json:"fps"`
 	Kbps          float64 `json:"kbps"`
 	Packets       uint64  `json:"packets"`
 	Lost          uint64  `json:"lost"`
+	Recovered     uint64  `json:"recovered"` // retransmissions that filled a gap
 	LossPct       float64 `json:"loss_pct"`
+	PLIs          int     `json:"plis"`
 }
 
 func main() {
@@ -61,6 +71,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if *n < 1 {
 		fmt.Fprintln(stderr, "camd-load: -n must be at least 1")
 		return 2
+	}
+	// Each viewer holds a few sockets (ICE, mDNS, HTTP).
+	if limit, err := raiseFileLimit(); err != nil {
+		fmt.Fprintln(stderr, "camd-load: open-file limit:", err)
+	} else if limit != 0 && limit < uint64(*n)*4+64 {
+		fmt.Fprintf(stderr, "camd-load: warning: the open-file limit (%d) may be too low for %d viewers; raise it with ulimit -n\n", limit, *n)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -99,18 +115,41 @@ func watch(ctx context.Context, id int, url, token string, loopback bool, d time
 	}
 	defer c.Close()
 	end := time.After(d)
+	check := time.NewTicker(pliInterval)
+	defer check.Stop()
 	var first, last time.Time
+	var lost uint64
+	connected := c.Connected()
 	for {
 		select {
+		case <-connected:
+			r.ConnectMs = ms(time.Since(start))
+			connected = nil
 		case u := <-c.Units():
+			key := h264.IsKeyframe(u.Data)
 			if r.Frames == 0 {
 				first = u.Received
-				r.FirstFrameMs = float64(first.Sub(start).Microseconds()) / 1000
-				r.FirstKeyframe = h264.IsKeyframe(u.Data)
+				r.FirstFrameMs = ms(first.Sub(start))
+				r.FirstKeyframe = key
+			}
+			if key {
+				if r.Keyframes == 0 {
+					r.FirstIDRMs = ms(u.Received.Sub(start))
+				}
+				r.Keyframes++
 			}
 			r.Frames++
 			r.Bytes += int64(len(u.Data))
 			last = u.Received
+		case <-check.C:
+			// Packets still missing after NACKs had their chance: the
+			// picture is broken, ask for a keyframe as a browser would.
+			if st := c.Stats(); st.Lost > lost {
+				lost = st.Lost
+				if c.RequestKeyframe() == nil {
+					r.PLIs++
+				}
+			}
 		case <-end:
 			return finish(r, c, first, last)
 		case <-ctx.Done():
@@ -119,9 +158,15 @@ func watch(ctx context.Context, id int, url, token string, loopback bool, d time
 	}
 }
 
+// pliInterval is how often a viewer looks for unrepaired loss, and so the
+// least time between its PLIs.
+const pliInterval = 500 * time.Millisecond
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
 func finish(r viewerResult, c *whepclient.Client, first, last time.Time) viewerResult {
 	st := c.Stats()
-	r.Packets, r.Lost = st.Packets, st.Lost
+	r.Packets, r.Lost, r.Recovered = st.Packets, st.Lost, st.Recovered
 	if total := st.Packets + st.Lost; total > 0 {
 		r.LossPct = 100 * float64(st.Lost) / float64(total)
 	}
@@ -161,9 +206,13 @@ func report(w io.Writer, rs []viewerResult) int {
 			fmt.Fprintf(w, "%-16s min %8.1f  p50 %8.1f  p95 %8.1f  max %8.1f %s\n", name, v[0], p(0.5), p(0.95), v[len(v)-1], unit)
 		}
 		col("first frame", "ms", func(r viewerResult) float64 { return r.FirstFrameMs })
+		col("connected", "ms", func(r viewerResult) float64 { return r.ConnectMs })
+		col("first keyframe", "ms", func(r viewerResult) float64 { return r.FirstIDRMs })
+		col("frames", "", func(r viewerResult) float64 { return float64(r.Frames) })
 		col("frame rate", "fps", func(r viewerResult) float64 { return r.FPS })
 		col("bitrate", "kbit/s", func(r viewerResult) float64 { return r.Kbps })
 		col("loss", "%", func(r viewerResult) float64 { return r.LossPct })
+		col("PLIs sent", "", func(r viewerResult) float64 { return float64(r.PLIs) })
 		notKey := 0
 		for _, r := range ok {
 			if !r.FirstKeyframe {

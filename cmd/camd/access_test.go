@@ -368,17 +368,18 @@ func TestSelftestSeesRunningCamdBehindAuth(t *testing.T) {
 // TestCheckConfigAuth: check-config says who may watch and steer and never
 // prints a configured token.
 func TestCheckConfigAuth(t *testing.T) {
-	const tok = "fleet-token-0123456789abcdefghij"
+	const tok, whipTok = "fleet-token-0123456789abcdefghij", "ingest-secret-42"
 	path := filepath.Join(t.TempDir(), "camd.toml")
-	if err := os.WriteFile(path, []byte("[auth]\nview = \"open\"\ntoken = \""+tok+"\"\n"), 0o600); err != nil {
+	text := "[auth]\nview = \"open\"\ntoken = \"" + tok + "\"\n[whip]\nurl = \"http://ingest.example/whip\"\ntoken = \"" + whipTok + "\"\n"
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	var out, errb bytes.Buffer
 	if code := realMain([]string{"check-config", path}, &out, &errb); code != 0 {
 		t.Fatalf("check-config: exit %d: %s", code, errb.String())
 	}
-	if strings.Contains(out.String(), tok) {
-		t.Errorf("check-config printed the token:\n%s", out.String())
+	if strings.Contains(out.String(), tok) || strings.Contains(out.String(), whipTok) {
+		t.Errorf("check-config printed a token:\n%s", out.String())
 	}
 	for _, want := range []string{"# auth: anyone may watch; steering needs the access token (from auth.token)", `token = "(set; hidden)"`, `view = "open"`} {
 		if !strings.Contains(out.String(), want) {

@@ -48,12 +48,13 @@ func TestDepsPureGo(t *testing.T) {
 		"github.com/stretchr/testify": "a test library",
 		"github.com/pion/mediadevices": "the software encoder and its dependencies, which come only " +
 			"with cgo (encode/openh264.go is //go:build cgo)",
-		"golang.org/x/image":            "image codecs mediadevices needs",
-		module + "/scripts":             "test harnesses",
-		module + "/capture/capturetest": "test helpers",
-		module + "/encode/vicodectest":  "test helpers",
-		module + "/hw/v4l2/v4l2test":    "test helpers",
-		module + "/hw/tello/tellosim":   "the Tello simulator",
+		"golang.org/x/image":             "image codecs mediadevices needs",
+		module + "/scripts":              "test harnesses",
+		module + "/capture/capturetest":  "test helpers",
+		module + "/encode/vicodectest":   "test helpers",
+		module + "/stream/whip/whiptest": "the WHIP test endpoint",
+		module + "/hw/v4l2/v4l2test":     "test helpers",
+		module + "/hw/tello/tellosim":    "the Tello simulator",
 	}
 	// Exactly these packages, not the ones under them.
 	forbiddenExact := map[string]string{

@@ -129,8 +129,11 @@ func checkConfig(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "# %s: ok\n", fs.Arg(0))
 	fmt.Fprintf(stdout, "# auth: %s\n", authSummary(cfg))
 	shown := *cfg
-	if shown.Auth.Token != "" {
-		shown.Auth.Token = "(set; hidden)" // a secret does not go to a terminal or a bug report
+	// Secrets do not go to a terminal or a bug report.
+	for _, secret := range []*string{&shown.Auth.Token, &shown.WHIP.Token} {
+		if *secret != "" {
+			*secret = "(set; hidden)"
+		}
 	}
 	_, _ = stdout.Write(shown.TOML())
 	return 0

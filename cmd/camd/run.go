@@ -19,6 +19,7 @@ import (
 	"github.com/camd-project/camd/stream"
 	"github.com/camd-project/camd/stream/mdns"
 	"github.com/camd-project/camd/stream/rtsp"
+	"github.com/camd-project/camd/stream/whip"
 )
 
 // iceServers turns config URLs ("stun:host:port", "turn:user:pass@host:port")
@@ -155,6 +156,7 @@ func runOn(ctx context.Context, cfg *config.Config, log *slog.Logger, ln net.Lis
 	if cfg.Encoder.Adaptive {
 		bitrate = enc
 	}
+	var push *whip.Publisher // nil without whip.url
 	srv, err := stream.NewServer(hub, stream.Options{
 		Bitrate: bitrate,
 		Policy: stream.PolicyOptions{
@@ -186,7 +188,7 @@ func runOn(ctx context.Context, cfg *config.Config, log *slog.Logger, ln net.Lis
 		},
 		Status: func() stream.Status {
 			ps := pipe.Stats()
-			return stream.Status{
+			st := stream.Status{
 				Name:    cfg.Name,
 				Version: version,
 				Camera:  cameraState(src),
@@ -197,6 +199,11 @@ func runOn(ctx context.Context, cfg *config.Config, log *slog.Logger, ln net.Lis
 				Encoder: stream.EncoderStatus{Name: enc.Name(), Bitrate: int(cfg.Encoder.Bitrate), Errors: ps.Errors, Restarts: ps.Restarts},
 				RTSP:    rtspStatus(rtspSrv),
 			}
+			if push != nil {
+				p := push.Status()
+				st.Push = &p
+			}
+			return st
 		},
 	})
 	if err != nil {
@@ -204,6 +211,23 @@ func runOn(ctx context.Context, cfg *config.Config, log *slog.Logger, ln net.Lis
 			rtspSrv.Close()
 		}
 		return err
+	}
+	if cfg.WHIP.URL != "" {
+		push, err = whip.New(srv, whip.Options{
+			URL:        cfg.WHIP.URL,
+			Token:      cfg.WHIP.Token,
+			BackoffMin: time.Duration(cfg.WHIP.BackoffMin),
+			BackoffMax: time.Duration(cfg.WHIP.BackoffMax),
+			ICEServers: iceServers(cfg.WebRTC.ICEServers),
+			Logger:     log,
+		})
+		if err != nil {
+			srv.Close()
+			if rtspSrv != nil {
+				rtspSrv.Close()
+			}
+			return err
+		}
 	}
 	mdnsURL := fmt.Sprintf("%s://%s.local:%d/", scheme(cfg), cfg.Name, httpPort)
 	if responder != nil {
@@ -236,6 +260,13 @@ func runOn(ctx context.Context, cfg *config.Config, log *slog.Logger, ln net.Lis
 			return
 		}
 		rtspErr <- rtspSrv.Run(ctx)
+	}()
+	pushDone := make(chan struct{})
+	go func() {
+		defer close(pushDone)
+		if push != nil {
+			_ = push.Run(ctx) // retries until ctx ends; failures are logged
+		}
 	}()
 	mdnsDone := make(chan struct{})
 	go func() {
@@ -273,6 +304,7 @@ func runOn(ctx context.Context, cfg *config.Config, log *slog.Logger, ln net.Lis
 	if err := <-pipeErr; err != nil && !errors.Is(err, context.Canceled) && first == nil {
 		first = err
 	}
+	<-pushDone // the WHIP resource deleted
 	<-mdnsDone // goodbyes sent
 	return first
 }

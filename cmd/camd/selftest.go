@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/camd-project/camd/config"
 	"github.com/camd-project/camd/encode"
+	"github.com/camd-project/camd/internal/httpc"
 	"github.com/camd-project/camd/stream"
 	"github.com/camd-project/camd/stream/mdns"
 )
@@ -162,27 +162,18 @@ func checkListen(addr, token string) (res result, port int, running string) {
 		fix: "another program has the port (`ss -ltnp` shows which): stop it, or set listen = \":8081\" in the config"}, port, ""
 }
 
-// camdStatus asks a running camd for its status. A plain HTTP/1.0 GET on
-// a TCP connection is all it takes: net/http's client (its transport, and
-// HTTP/2 with it) added 0.39 MB to the arm64 binary for this one call
-// (2026-11), and nothing else in camd uses it. The token goes along when
-// this process can read it.
+// camdStatus asks a running camd for its status, with its token when this
+// process can read it.
 func camdStatus(hostport, path, token string) (stream.Status, bool) {
 	var st stream.Status
-	conn, err := net.DialTimeout("tcp", hostport, 2*time.Second)
+	req, err := http.NewRequest(http.MethodGet, "http://"+hostport+path, nil)
 	if err != nil {
 		return st, false
 	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(2 * time.Second))
-	authz := ""
 	if token != "" {
-		authz = "Authorization: Bearer " + token + "\r\n"
+		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	if _, err := fmt.Fprintf(conn, "GET %s HTTP/1.0\r\nHost: %s\r\n%s\r\n", path, hostport, authz); err != nil {
-		return st, false
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	resp, err := (&httpc.Client{Timeout: 2 * time.Second}).Do(req)
 	if err != nil {
 		return st, false
 	}

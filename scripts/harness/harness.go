@@ -27,8 +27,14 @@ import (
 // Build compiles ./cmd/camd into dir and returns the binary's path. root
 // is the module root.
 func Build(ctx context.Context, root, dir string) (string, error) {
+	return BuildTags(ctx, root, dir, "")
+}
+
+// BuildTags is Build with build tags (comma-separated), e.g. "camdpprof"
+// for the profiling endpoint benchmarks use.
+func BuildTags(ctx context.Context, root, dir, tags string) (string, error) {
 	bin := filepath.Join(dir, "camd")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/camd")
+	cmd := exec.CommandContext(ctx, "go", "build", "-tags", tags, "-o", bin, "./cmd/camd")
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build ./cmd/camd: %v\n%s", err, out)
