@@ -379,3 +379,25 @@ func (c *playConn) Close() error {
 	}
 	return errnoErr(o.Errno)
 }
+
+// RepeatFrames makes a recorded capture stream endless: file i's steady
+// state per frame (poll, DQBUF with a frame, QBUF giving it back, DQBUF
+// answering EAGAIN), found after the first poll, is replayed for ever. A
+// camera with no cost of its own, for benchmarks of what camd does with
+// its frames.
+func (p *Player) RepeatFrames(i int) error {
+	ex := p.ex
+	poll := ex.Find(i, 0, OpPoll, 0)
+	deq := ex.Find(i, poll, "VIDIOC_DQBUF", 0)
+	q := ex.Find(i, deq, "VIDIOC_QBUF", 0)
+	again := -1
+	for k := q; k >= 0 && again < 0; k = ex.Find(i, k+1, "VIDIOC_DQBUF", 0) {
+		if ex.Files[i].Ops[k].Errno != 0 {
+			again = k
+		}
+	}
+	if poll < 0 || deq < 0 || q < 0 || again < 0 {
+		return errors.New("v4l2test: no steady capture state (poll, DQBUF, QBUF, DQBUF EAGAIN) in the recording")
+	}
+	return p.Repeat(i, poll+1, []int{deq, q, again, poll})
+}
