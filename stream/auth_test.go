@@ -11,6 +11,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/camd-project/camd/stream/auth"
+	"github.com/camd-project/camd/stream/streamtest"
 	"github.com/camd-project/camd/stream/whepclient"
 )
 
@@ -45,7 +46,7 @@ func TestAuthEndpoints(t *testing.T) {
 		}
 	}
 
-	offer := []byte(offerSDP(t))
+	offer := []byte(streamtest.Offer(t))
 	r := do(t, "POST", ts.url+"/whep", "application/sdp", offer)
 	if r.StatusCode != 401 || r.Header.Get("Access-Control-Allow-Origin") != "*" {
 		t.Fatalf("POST /whep without a token: %d (CORS %q), want 401 readable cross-origin", r.StatusCode, r.Header.Get("Access-Control-Allow-Origin"))
@@ -82,7 +83,7 @@ func TestAuthRateLimitedOverHTTP(t *testing.T) {
 			t.Fatalf("guess %d: %d, want 401", i+1, r.StatusCode)
 		}
 	}
-	r := do(t, "POST", ts.url+"/whep", "application/sdp", []byte(offerSDP(t)), bearer...)
+	r := do(t, "POST", ts.url+"/whep", "application/sdp", []byte(streamtest.Offer(t)), bearer...)
 	if r.StatusCode != 429 || r.Header.Get("Retry-After") == "" {
 		t.Fatalf("after 3 wrong tokens: %d Retry-After %q, want 429", r.StatusCode, r.Header.Get("Retry-After"))
 	}

@@ -12,6 +12,8 @@ import (
 	"github.com/pion/logging"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/transport/v5/vnet"
+
+	"github.com/camd-project/camd/stream/streamtest"
 )
 
 // fuzzServer is a WHEP server on a virtual network of its own (pion's
@@ -75,7 +77,7 @@ func checkReason(t *testing.T, w *httptest.ResponseRecorder) {
 // offer leaves no session behind.
 func FuzzWHEPOffer(f *testing.F) {
 	srv := fuzzServer(f)
-	valid := offerSDP(f)
+	valid := streamtest.Offer(f)
 	for _, s := range []string{
 		valid,
 		strings.ReplaceAll(valid, "H264", "VP8"),
@@ -120,7 +122,7 @@ func FuzzWHEPOffer(f *testing.F) {
 // fragment) or 400 with a reason; never a panic or a 5xx.
 func FuzzWHEPPatch(f *testing.F) {
 	srv := fuzzServer(f)
-	offer := []byte(offerSDP(f))
+	offer := []byte(streamtest.Offer(f))
 	newSession := func(t testing.TB) string {
 		w := serve(srv, "POST", "/whep", sdpType, offer)
 		if w.Code != http.StatusCreated {

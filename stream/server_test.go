@@ -14,6 +14,7 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
+	"github.com/camd-project/camd/stream/streamtest"
 	"github.com/camd-project/camd/stream/whepclient"
 )
 
@@ -84,28 +85,6 @@ func newTestServer(t *testing.T, opts Options) *testServer {
 	return &testServer{Server: srv, hub: hub, url: "http://" + ln.Addr().String(), kf: kf}
 }
 
-// offerSDP makes a real browser-like offer from a pion peer.
-func offerSDP(t testing.TB) string {
-	t.Helper()
-	m := &webrtc.MediaEngine{}
-	if err := m.RegisterDefaultCodecs(); err != nil {
-		t.Fatal(err)
-	}
-	pc, err := webrtc.NewAPI(webrtc.WithMediaEngine(m)).NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pc.Close()
-	if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
-		t.Fatal(err)
-	}
-	o, err := pc.CreateOffer(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return o.SDP
-}
-
 func do(t *testing.T, method, url, ctype string, body []byte, hdr ...string) *http.Response {
 	t.Helper()
 	req, err := http.NewRequest(method, url, bytes.NewReader(body))
@@ -130,7 +109,7 @@ func bodyOf(r *http.Response) string { b, _ := io.ReadAll(r.Body); return string
 
 func TestWHEPBadInput(t *testing.T) {
 	ts := newTestServer(t, Options{MaxViewers: 4})
-	valid := offerSDP(t)
+	valid := streamtest.Offer(t)
 	noH264 := strings.NewReplacer("H264", "VP8").Replace(valid)
 	audioOnly := "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=rtpmap:111 opus/48000/2\r\n"
 	cases := []struct {
@@ -190,7 +169,7 @@ func TestWHEPOptionsAndCORS(t *testing.T) {
 
 func TestWHEPSessionLifecycle(t *testing.T) {
 	ts := newTestServer(t, Options{MaxViewers: 1})
-	r := do(t, "POST", ts.url+"/whep", "application/sdp", []byte(offerSDP(t)))
+	r := do(t, "POST", ts.url+"/whep", "application/sdp", []byte(streamtest.Offer(t)))
 	answer := bodyOf(r)
 	if r.StatusCode != 201 {
 		t.Fatalf("POST: %d %s", r.StatusCode, answer)
@@ -205,7 +184,7 @@ func TestWHEPSessionLifecycle(t *testing.T) {
 	}
 
 	// The cap: a second viewer is refused with Retry-After.
-	r2 := do(t, "POST", ts.url+"/whep", "application/sdp", []byte(offerSDP(t)))
+	r2 := do(t, "POST", ts.url+"/whep", "application/sdp", []byte(streamtest.Offer(t)))
 	if r2.StatusCode != 503 || r2.Header.Get("Retry-After") == "" {
 		t.Fatalf("over the cap: %d Retry-After=%q", r2.StatusCode, r2.Header.Get("Retry-After"))
 	}

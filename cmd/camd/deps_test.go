@@ -53,6 +53,7 @@ func TestDepsPureGo(t *testing.T) {
 		module + "/capture/capturetest":  "test helpers",
 		module + "/encode/vicodectest":   "test helpers",
 		module + "/stream/whip/whiptest": "the WHIP test endpoint",
+		module + "/stream/streamtest":    "test helpers",
 		module + "/hw/v4l2/v4l2test":     "test helpers",
 		module + "/hw/tello/tellosim":    "the Tello simulator",
 	}

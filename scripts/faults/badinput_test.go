@@ -10,33 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pion/webrtc/v4"
-
 	"github.com/camd-project/camd/scripts/harness"
+	"github.com/camd-project/camd/stream/streamtest"
 )
-
-// browserOffer is a recvonly H.264 offer from a pion peer, as a WHEP
-// player makes.
-func browserOffer(t *testing.T) string {
-	t.Helper()
-	m := &webrtc.MediaEngine{}
-	if err := m.RegisterDefaultCodecs(); err != nil {
-		t.Fatal(err)
-	}
-	pc, err := webrtc.NewAPI(webrtc.WithMediaEngine(m)).NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pc.Close()
-	if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
-		t.Fatal(err)
-	}
-	o, err := pc.CreateOffer(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return o.SDP
-}
 
 // raw sends bytes on a fresh connection and returns camd's status line.
 func raw(t *testing.T, addr string, req []byte) string {
@@ -64,7 +40,7 @@ func TestBadInput(t *testing.T) {
 	c := harness.StartTest(t, camdBin, append(small, "-set", "webrtc.max_viewers=1")...)
 	addr := strings.TrimPrefix(c.URL, "http://")
 	before := settle(t, c.URL, 5*time.Second)
-	offer := browserOffer(t)
+	offer := streamtest.Offer(t)
 
 	audioOnly := "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=rtpmap:111 opus/48000/2\r\n"
 	manyM := "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n" + strings.Repeat("m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=rtpmap:96 H264/90000\r\n", 800)
