@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/camd-project/camd/capture/h264"
+	"github.com/camd-project/camd/scripts/vmtest/vmcheck"
 	"github.com/camd-project/camd/stream/whepclient"
 )
 
@@ -56,11 +57,11 @@ func main() {
 	defer cancel()
 	c := &check{base: "http://" + *listen, units: *units, token: *token, label: *label}
 	if _, err := fmt.Sscanf(*size, "%dx%d", &c.width, &c.height); err != nil {
-		c.fail("args", "-size %q: %v", *size, err)
+		c.Fail("args", "-size %q: %v", *size, err)
 		os.Exit(1)
 	}
 	c.run(ctx, *badDir)
-	if c.failed {
+	if c.Failed {
 		os.Exit(1)
 	}
 }
@@ -70,16 +71,7 @@ type check struct {
 	width, height int
 	units         int
 	token, label  string
-	failed        bool
-}
-
-func (c *check) pass(step, format string, a ...any) {
-	fmt.Printf("PASS %s %s\n", step, fmt.Sprintf(format, a...))
-}
-
-func (c *check) fail(step, format string, a ...any) {
-	fmt.Printf("FAIL %s %s\n", step, fmt.Sprintf(format, a...))
-	c.failed = true
+	vmcheck.Report
 }
 
 // run goes through the steps; a step that leaves nothing to check stops
@@ -87,22 +79,22 @@ func (c *check) fail(step, format string, a ...any) {
 // writable again for the VM's next case.
 func (c *check) run(ctx context.Context, badDir string) {
 	if err := run(ctx, 10*time.Second, nil, "mount", "-o", "remount,ro", "/"); err != nil {
-		c.fail("root-ro", "%v", err)
+		c.Fail("root-ro", "%v", err)
 		return
 	}
 	defer func() {
 		if err := run(context.Background(), 10*time.Second, nil, "mount", "-o", "remount,rw", "/"); err != nil {
-			c.fail("root-rw", "making / writable again for the next case: %v", err)
+			c.Fail("root-rw", "making / writable again for the next case: %v", err)
 		}
 	}()
 	err := os.WriteFile("/etc/bootcheck", nil, 0o644)
 	if !errors.Is(err, syscall.EROFS) {
-		c.fail("root-ro", "writing /etc/bootcheck: %v, want EROFS", err)
+		c.Fail("root-ro", "writing /etc/bootcheck: %v, want EROFS", err)
 		return
 	}
-	c.pass("root-ro", "/ is read-only (%v)", err)
+	c.Pass("root-ro", "/ is read-only (%v)", err)
 	if err := udevVideo(); err != nil {
-		c.fail("udev", "%v", err)
+		c.Fail("udev", "%v", err)
 		return
 	}
 
@@ -149,31 +141,31 @@ func (c *check) boot(ctx context.Context) bool {
 	printIndented("rcS", out)
 	took := time.Since(start).Round(100 * time.Millisecond)
 	if err != nil {
-		c.fail("rcS", "%v", err)
+		c.Fail("rcS", "%v", err)
 		return false
 	}
 	if !strings.Contains(out, "Starting camd: OK") {
-		c.fail("rcS", "no 'Starting camd: OK' after %s", took)
+		c.Fail("rcS", "no 'Starting camd: OK' after %s", took)
 		return false
 	}
-	c.pass("rcS", "ran S01syslogd, S05bootfs, S41wpa_supplicant, S90camd in %s", took)
+	c.Pass("rcS", "ran S01syslogd, S05bootfs, S41wpa_supplicant, S90camd in %s", took)
 
 	dev, _, opts, ok := mountOf("/boot")
 	switch {
 	case !ok:
-		c.fail("bootfs", "/boot is not mounted")
+		c.Fail("bootfs", "/boot is not mounted")
 		return true
 	case !strings.HasPrefix(opts, "ro,"):
-		c.fail("bootfs", "%s on /boot is mounted %s, want read-only", dev, opts)
+		c.Fail("bootfs", "%s on /boot is mounted %s, want read-only", dev, opts)
 	default:
-		c.pass("bootfs", "%s (label %s, found by S05bootfs) on /boot, vfat %s", dev, c.label, strings.SplitN(opts, ",", 2)[0])
+		c.Pass("bootfs", "%s (label %s, found by S05bootfs) on /boot, vfat %s", dev, c.label, strings.SplitN(opts, ",", 2)[0])
 	}
 	// No Wi-Fi device in the VM: S41wpa_supplicant must still have found
 	// the credentials (else it says "not configured") and carried on.
 	if strings.Contains(out, "Starting Wi-Fi on wlan0: FAIL (no wlan0)") {
-		c.pass("wifi", "S41wpa_supplicant found /boot/wpa_supplicant.conf and waited for wlan0 (the VM has none); boot went on")
+		c.Pass("wifi", "S41wpa_supplicant found /boot/wpa_supplicant.conf and waited for wlan0 (the VM has none); boot went on")
 	} else {
-		c.fail("wifi", "S41wpa_supplicant did not take up /boot/wpa_supplicant.conf")
+		c.Fail("wifi", "S41wpa_supplicant did not take up /boot/wpa_supplicant.conf")
 	}
 	return true
 }
@@ -183,10 +175,10 @@ func (c *check) boot(ctx context.Context) bool {
 func (c *check) serving(ctx context.Context, step, config string) bool {
 	start := time.Now()
 	if err := c.waitHealthy(ctx, 90*time.Second); err != nil {
-		c.fail("healthz"+step, "%v", err)
+		c.Fail("healthz"+step, "%v", err)
 		return false
 	}
-	c.pass("healthz"+step, "200 after %s", time.Since(start).Round(time.Millisecond))
+	c.Pass("healthz"+step, "200 after %s", time.Since(start).Round(time.Millisecond))
 	pid := readPid(camdPidFile)
 	uid, _ := lookupID("/etc/passwd", "camd", 2)
 	gotUID, cmdline := processInfo(pid)
@@ -194,13 +186,13 @@ func (c *check) serving(ctx context.Context, step, config string) bool {
 	_, runType, _, _ := mountOf("/run")
 	switch {
 	case cwd != "/run/camd" || runType != "tmpfs":
-		c.fail("process"+step, "camd (pid %d) works in %q on /run of type %q, want /run/camd on tmpfs", pid, cwd, runType)
+		c.Fail("process"+step, "camd (pid %d) works in %q on /run of type %q, want /run/camd on tmpfs", pid, cwd, runType)
 	case gotUID != uid:
-		c.fail("process"+step, "camd (pid %d) runs as uid %d, want %d (user camd)", pid, gotUID, uid)
+		c.Fail("process"+step, "camd (pid %d) runs as uid %d, want %d (user camd)", pid, gotUID, uid)
 	case !strings.Contains(cmdline, "-config "+config):
-		c.fail("process"+step, "camd runs as %q, want -config %s", cmdline, config)
+		c.Fail("process"+step, "camd runs as %q, want -config %s", cmdline, config)
 	default:
-		c.pass("process"+step, "camd pid %d, user camd (uid %d), %q in /run/camd (tmpfs); supervisor pid %d", pid, uid, cmdline, readPid(supervisorPidFile))
+		c.Pass("process"+step, "camd pid %d, user camd (uid %d), %q in /run/camd (tmpfs); supervisor pid %d", pid, uid, cmdline, readPid(supervisorPidFile))
 	}
 	return c.view(ctx, "whep"+step, c.width, c.height, c.units)
 }
@@ -213,7 +205,7 @@ func (c *check) view(ctx context.Context, step string, width, height, units int)
 	start := time.Now()
 	cl, err := whepclient.Dial(ctx, c.base+"/whep", whepclient.Options{IncludeLoopback: true, Token: c.token})
 	if err != nil {
-		c.fail(step, "whepclient.Dial: %v", err)
+		c.Fail(step, "whepclient.Dial: %v", err)
 		return false
 	}
 	defer cl.Close()
@@ -222,7 +214,7 @@ func (c *check) view(ctx context.Context, step string, width, height, units int)
 		var u whepclient.AccessUnit
 		select {
 		case <-ctx.Done():
-			c.fail(step, "%d of %d access units in 90 s", got, units)
+			c.Fail(step, "%d of %d access units in 90 s", got, units)
 			return false
 		case u = <-cl.Units():
 		}
@@ -231,7 +223,7 @@ func (c *check) view(ctx context.Context, step string, width, height, units int)
 			continue
 		}
 		if !h264.IsKeyframe(u.Data) || !h264.Contains(u.Data, h264.TypeSPS) || !h264.Contains(u.Data, h264.TypePPS) {
-			c.fail(step, "the first access unit is not an IDR with SPS and PPS (%d bytes)", len(u.Data))
+			c.Fail(step, "the first access unit is not an IDR with SPS and PPS (%d bytes)", len(u.Data))
 			return false
 		}
 		for _, n := range h264.SplitNALs(u.Data) {
@@ -242,12 +234,12 @@ func (c *check) view(ctx context.Context, step string, width, height, units int)
 			}
 		}
 		if w != width || h != height {
-			c.fail(step, "the stream is %dx%d, the config asks for %dx%d", w, h, width, height)
+			c.Fail(step, "the stream is %dx%d, the config asks for %dx%d", w, h, width, height)
 			return false
 		}
 	}
 	st := cl.Stats()
-	c.pass(step, "units=%d first=IDR+SPS+PPS %dx%d bytes=%d first_unit=%s lost=%d total=%s",
+	c.Pass(step, "units=%d first=IDR+SPS+PPS %dx%d bytes=%d first_unit=%s lost=%d total=%s",
 		units, w, h, size, st.FirstUnit.Round(time.Millisecond), st.Lost, time.Since(start).Round(time.Millisecond))
 	return true
 }
@@ -256,7 +248,7 @@ func (c *check) view(ctx context.Context, step string, width, height, units int)
 func (c *check) killed(ctx context.Context) {
 	old := readPid(camdPidFile)
 	if err := syscall.Kill(old, syscall.SIGKILL); err != nil {
-		c.fail("kill9", "kill -9 %d: %v", old, err)
+		c.Fail("kill9", "kill -9 %d: %v", old, err)
 		return
 	}
 	killed := time.Now()
@@ -264,16 +256,16 @@ func (c *check) killed(ctx context.Context) {
 		if p := readPid(camdPidFile); p > 0 && p != old && alive(p) && c.healthy() {
 			log := readText(messages)
 			if !strings.Contains(log, "camd exited with status 137") || !strings.Contains(log, "restarting in 1s") {
-				c.fail("kill9", "new camd, but the log does not say why:\n%s", lastLines(log, 20))
+				c.Fail("kill9", "new camd, but the log does not say why:\n%s", vmcheck.LastLines(log, 20))
 				return
 			}
-			c.pass("kill9", "camd pid %d killed; pid %d serves /healthz %s later; log: camd exited with status 137, restarting in 1s",
+			c.Pass("kill9", "camd pid %d killed; pid %d serves /healthz %s later; log: camd exited with status 137, restarting in 1s",
 				old, p, time.Since(killed).Round(time.Millisecond))
 			c.view(ctx, "whep-after-kill9", c.width, c.height, c.units)
 			return
 		}
 		if time.Since(killed) > 30*time.Second {
-			c.fail("kill9", "no new camd serving /healthz 30 s after kill -9 %d; log:\n%s", old, lastLines(readText(messages), 20))
+			c.Fail("kill9", "no new camd serving /healthz 30 s after kill -9 %d; log:\n%s", old, vmcheck.LastLines(readText(messages), 20))
 			return
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -291,19 +283,19 @@ func (c *check) shutdown(ctx context.Context) {
 	_, _, _, mounted := mountOf("/boot")
 	switch {
 	case err != nil:
-		c.fail("rcK", "%v", err)
+		c.Fail("rcK", "%v", err)
 	case !strings.Contains(out, "Stopping camd: OK"):
-		c.fail("rcK", "no 'Stopping camd: OK'")
+		c.Fail("rcK", "no 'Stopping camd: OK'")
 	case camd > 0 && alive(camd), supervisor > 0 && alive(supervisor):
-		c.fail("rcK", "camd (%d) or its supervisor (%d) still runs", camd, supervisor)
+		c.Fail("rcK", "camd (%d) or its supervisor (%d) still runs", camd, supervisor)
 	case c.healthy():
-		c.fail("rcK", "camd still answers")
+		c.Fail("rcK", "camd still answers")
 	case mounted:
-		c.fail("rcK", "/boot is still mounted")
+		c.Fail("rcK", "/boot is still mounted")
 	case !strings.Contains(log, "shutting down") || !strings.Contains(log, "S90camd: stopped"):
-		c.fail("rcK", "the log lacks camd's 'shutting down' or 'S90camd: stopped':\n%s", lastLines(log, 20))
+		c.Fail("rcK", "the log lacks camd's 'shutting down' or 'S90camd: stopped':\n%s", vmcheck.LastLines(log, 20))
 	default:
-		c.pass("rcK", "camd %d and supervisor %d ended cleanly, /boot unmounted, in %s", camd, supervisor, time.Since(start).Round(100*time.Millisecond))
+		c.Pass("rcK", "camd %d and supervisor %d ended cleanly, /boot unmounted, in %s", camd, supervisor, time.Since(start).Round(100*time.Millisecond))
 	}
 }
 
@@ -315,7 +307,7 @@ func (c *check) badConfig(ctx context.Context, dir string) {
 		out, err := runInit(ctx, 60*time.Second, nil, initd+s, "start")
 		printIndented(s, out)
 		if err != nil {
-			c.fail("bad-config", "%s start: %v", s, err)
+			c.Fail("bad-config", "%s start: %v", s, err)
 			return
 		}
 	}
@@ -327,26 +319,26 @@ func (c *check) badConfig(ctx context.Context, dir string) {
 	}()
 	defaults := "/tmp/camd-bad.defaults"
 	if err := os.WriteFile(defaults, []byte(". /etc/default/camd\nCAMD_BOOT_DIR="+dir+"\n"), 0o644); err != nil {
-		c.fail("bad-config", "%v", err)
+		c.Fail("bad-config", "%v", err)
 		return
 	}
 	env := []string{"CAMD_DEFAULTS=" + defaults}
 	out, err := runInit(ctx, 60*time.Second, env, initd+"S90camd", "start")
 	printIndented("S90camd", out)
 	if err != nil {
-		c.fail("bad-config", "S90camd start: %v", err)
+		c.Fail("bad-config", "S90camd start: %v", err)
 		return
 	}
 	defer func() {
 		out, err := runInit(ctx, 90*time.Second, env, initd+"S90camd", "stop")
 		printIndented("S90camd", out)
 		if err != nil || !strings.Contains(out, "OK") {
-			c.fail("bad-config-stop", "S90camd stop: %v", err)
+			c.Fail("bad-config-stop", "S90camd stop: %v", err)
 		}
 	}()
 	start := time.Now()
 	if err := c.waitHealthy(ctx, 90*time.Second); err != nil {
-		c.fail("bad-config", "no camd with the fallback config: %v; log:\n%s", err, lastLines(readText(messages), 20))
+		c.Fail("bad-config", "no camd with the fallback config: %v; log:\n%s", err, vmcheck.LastLines(readText(messages), 20))
 		return
 	}
 	log := readText(messages)
@@ -354,19 +346,19 @@ func (c *check) badConfig(ctx context.Context, dir string) {
 	_, cmdline := processInfo(readPid(camdPidFile))
 	switch {
 	case !strings.Contains(log, want):
-		c.fail("bad-config", "the log lacks %q:\n%s", want, lastLines(log, 20))
+		c.Fail("bad-config", "the log lacks %q:\n%s", want, vmcheck.LastLines(log, 20))
 	case !strings.Contains(log, "widht"):
-		c.fail("bad-config", "the log does not name the bad key:\n%s", lastLines(log, 20))
+		c.Fail("bad-config", "the log does not name the bad key:\n%s", vmcheck.LastLines(log, 20))
 	case !strings.Contains(cmdline, "-config /etc/camd/camd.toml"):
-		c.fail("bad-config", "camd runs as %q, want -config /etc/camd/camd.toml", cmdline)
+		c.Fail("bad-config", "camd runs as %q, want -config /etc/camd/camd.toml", cmdline)
 	default:
-		c.pass("bad-config", "%s/camd.toml rejected; log: %q; camd with /etc/camd/camd.toml serves /healthz after %s",
+		c.Pass("bad-config", "%s/camd.toml rejected; log: %q; camd with /etc/camd/camd.toml serves /healthz after %s",
 			dir, errorLines(log), time.Since(start).Round(time.Millisecond))
 		// The image's camd.toml: the first camera at 1280x720, and no
 		// token, so camd made one in its state directory on tmpfs.
 		tok, err := os.ReadFile(stateToken)
 		if err != nil {
-			c.fail("whep-fallback", "no token made by camd: %v", err)
+			c.Fail("whep-fallback", "no token made by camd: %v", err)
 			break
 		}
 		configured := c.token
@@ -391,7 +383,7 @@ func (c *check) waitHealthy(ctx context.Context, limit time.Duration) error {
 	deadline := time.Now().Add(limit)
 	for !c.healthy() {
 		if time.Now().After(deadline) {
-			return fmt.Errorf("no 200 from %s/healthz within %s; log:\n%s", c.base, limit, lastLines(readText(messages), 20))
+			return fmt.Errorf("no 200 from %s/healthz within %s; log:\n%s", c.base, limit, vmcheck.LastLines(readText(messages), 20))
 		}
 		select {
 		case <-ctx.Done():
@@ -496,11 +488,6 @@ func alive(pid int) bool {
 func readText(path string) string {
 	b, _ := os.ReadFile(path)
 	return string(b)
-}
-
-func lastLines(s string, n int) string {
-	l := strings.Split(strings.TrimSpace(s), "\n")
-	return strings.Join(l[max(0, len(l)-n):], "\n")
 }
 
 // errorLines returns S90camd's ERROR line of a log and the problems

@@ -24,6 +24,7 @@ import (
 
 	"github.com/camd-project/camd/capture/h264"
 	"github.com/camd-project/camd/hw/v4l2"
+	"github.com/camd-project/camd/scripts/vmtest/vmcheck"
 	"github.com/camd-project/camd/stream/auth"
 	"github.com/camd-project/camd/stream/whepclient"
 )
@@ -45,36 +46,27 @@ func main() {
 		args = []string{"-source", "v4l2", "-device", *device, "-encoder", "passthrough"}
 	}
 	c.run(ctx, *camd, *device, *file, *listen, *want, args)
-	if c.failed {
+	if c.Failed {
 		os.Exit(1)
 	}
 }
 
 type check struct {
-	name   string // camd-v4l2 or camd-file
-	failed bool
-	token  string // camd's access token
-}
-
-func (c *check) pass(name, format string, a ...any) {
-	fmt.Printf("PASS %s %s\n", name, fmt.Sprintf(format, a...))
-}
-
-func (c *check) fail(name, format string, a ...any) {
-	fmt.Printf("FAIL %s %s\n", name, fmt.Sprintf(format, a...))
-	c.failed = true
+	name string // camd-v4l2 or camd-file
+	vmcheck.Report
+	token string // camd's access token
 }
 
 func (c *check) run(ctx context.Context, camdBin, device, file, listen string, want int, camdArgs []string) {
 	data, err := os.ReadFile(file)
 	if err != nil {
-		c.fail("camd-feed", "%v", err)
+		c.Fail("camd-feed", "%v", err)
 		return
 	}
 	aus := h264.SplitAccessUnits(data)
 	width, height, err := streamSize(aus)
 	if err != nil {
-		c.fail("camd-feed", "%s: %v", file, err)
+		c.Fail("camd-feed", "%s: %v", file, err)
 		return
 	}
 	fed := func() int { return 0 }
@@ -82,24 +74,24 @@ func (c *check) run(ctx context.Context, camdBin, device, file, listen string, w
 		feedCtx, stopFeed := context.WithCancel(ctx)
 		defer stopFeed()
 		if fed, err = feed(feedCtx, device, aus, width, height); err != nil {
-			c.fail("camd-feed", "%v", err)
+			c.Fail("camd-feed", "%v", err)
 			return
 		}
-		c.pass("camd-feed", "device=%s %dx%d units=%d", device, width, height, len(aus))
+		c.Pass("camd-feed", "device=%s %dx%d units=%d", device, width, height, len(aus))
 	}
 
 	logs := &syncBuffer{}
 	// Auth is on by default; the viewer below needs the token.
 	token, err := auth.NewToken()
 	if err != nil {
-		c.fail(c.name+"-start", "%v", err)
+		c.Fail(c.name+"-start", "%v", err)
 		return
 	}
 	c.token = token
 	cmd := exec.Command(camdBin, append(camdArgs, "-listen", listen, "-set", "auth.token="+token)...)
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
-		c.fail(c.name+"-start", "%v", err)
+		c.Fail(c.name+"-start", "%v", err)
 		return
 	}
 	exited := make(chan error, 1)
@@ -113,25 +105,25 @@ func (c *check) run(ctx context.Context, camdBin, device, file, listen string, w
 			fmt.Printf("SKIP %s camd has no such source yet: %s\n", c.name, lastLine(out))
 			return
 		}
-		c.fail(c.name+"-start", "%v; camd said:\n%s", err, out)
+		c.Fail(c.name+"-start", "%v; camd said:\n%s", err, out)
 		return
 	}
-	c.pass(c.name+"-healthz", "after=%s", time.Since(start).Round(time.Millisecond))
+	c.Pass(c.name+"-healthz", "after=%s", time.Since(start).Round(time.Millisecond))
 
 	if err := c.view(ctx, "http://"+listen+"/whep", aus, want); err != nil {
-		c.fail(c.name+"-whep", "%v; fed=%d; camd said:\n%s", err, fed(), lastLines(logs.String(), 20))
+		c.Fail(c.name+"-whep", "%v; fed=%d; camd said:\n%s", err, fed(), vmcheck.LastLines(logs.String(), 20))
 	}
 
 	_ = cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case err := <-exited:
 		if err != nil {
-			c.fail(c.name+"-stop", "exit after SIGTERM: %v", err)
+			c.Fail(c.name+"-stop", "exit after SIGTERM: %v", err)
 		} else {
-			c.pass(c.name+"-stop", "clean exit after SIGTERM")
+			c.Pass(c.name+"-stop", "clean exit after SIGTERM")
 		}
 	case <-time.After(10 * time.Second):
-		c.fail(c.name+"-stop", "still running 10 s after SIGTERM")
+		c.Fail(c.name+"-stop", "still running 10 s after SIGTERM")
 	}
 }
 
@@ -172,7 +164,7 @@ func (c *check) view(ctx context.Context, endpoint string, aus [][]byte, want in
 		return fmt.Errorf("%d of %d received access units differ from every fed one", got-matched, got)
 	}
 	st := cl.Stats()
-	c.pass(c.name+"-whep", "units=%d first=IDR matched=%d in_order=%d first_unit=%s lost=%d total=%s",
+	c.Pass(c.name+"-whep", "units=%d first=IDR matched=%d in_order=%d first_unit=%s lost=%d total=%s",
 		got, matched, inOrder, st.FirstUnit.Round(time.Millisecond), st.Lost, time.Since(start).Round(time.Millisecond))
 	return nil
 }
@@ -291,9 +283,4 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 
 func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
-func lastLines(s string, n int) string {
-	l := strings.Split(strings.TrimSpace(s), "\n")
-	return strings.Join(l[max(0, len(l)-n):], "\n")
-}
-
-func lastLine(s string) string { return lastLines(s, 1) }
+func lastLine(s string) string { return vmcheck.LastLines(s, 1) }
