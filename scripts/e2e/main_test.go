@@ -57,21 +57,7 @@ func needBrowser(t *testing.T) {
 // required) at the end.
 func startCamd(t *testing.T, args ...string) *harness.Camd {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	c, err := harness.Start(ctx, camdBin, args...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := c.Stop(10 * time.Second); err != nil {
-			t.Errorf("camd stop: %v\n%s", err, c.Logs())
-		}
-		if t.Failed() {
-			t.Logf("camd log:\n%s", c.Logs())
-		}
-	})
-	return c
+	return harness.StartTest(t, camdBin, args...)
 }
 
 func launch(t *testing.T) *browser.Browser {
