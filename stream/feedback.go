@@ -8,12 +8,15 @@ import (
 	"github.com/pion/rtcp"
 )
 
-// readRTCP keeps RTCP flowing through the interceptors (GCC, NACK
-// responder, reports), turns PLI and FIR into keyframe requests, and reads
-// what the viewer says about its reception: REMB, NACKs, receiver reports.
+// readRTCP keeps RTCP flowing through the interceptors (GCC, reports),
+// turns PLI and FIR into keyframe requests, answers NACKs, and reads what
+// the viewer says about its reception: REMB, receiver reports.
 func (s *session) readRTCP() {
 	defer s.wg.Done()
-	var lost []uint16
+	var (
+		lost   []uint16
+		budget retransmitBudget
+	)
 	for {
 		pkts, _, err := s.sender.ReadRTCP()
 		if err != nil {
@@ -39,7 +42,7 @@ func (s *session) readRTCP() {
 					pair.Range(func(seq uint16) bool { lost = append(lost, seq); return true })
 				}
 				s.nacked.Add(uint64(len(lost)))
-				if _, err := s.track.resend(lost); err != nil {
+				if _, err := s.track.resend(lost, now, s.resendInterval(), s.retransmitBudget(&budget, now)); err != nil {
 					s.writeFailed(err)
 				}
 			case *rtcp.ReceiverReport:
@@ -49,6 +52,31 @@ func (s *session) readRTCP() {
 			}
 		}
 	}
+}
+
+// resendInterval is how long a packet resent is not sent again: a round
+// trip and a little, the time its copy needs to arrive and the viewer to
+// stop asking (pion's responder waits the same).
+func (s *session) resendInterval() time.Duration {
+	_, _, rtt := s.rx.snapshot()
+	return rtt + 5*time.Millisecond
+}
+
+// retransmitBudget gives resend the viewer's budget at its target bitrate:
+// the estimate, or the encoder's target when camd estimates nothing; nil,
+// no limit, when camd knows neither.
+func (s *session) retransmitBudget(b *retransmitBudget, now time.Time) func(int) bool {
+	var target func() int
+	switch {
+	case s.bwe != nil:
+		target = s.bwe.GetTargetBitrate
+	case s.targetFn != nil:
+		target = s.targetFn
+	default:
+		return nil
+	}
+	bps := target()
+	return func(size int) bool { return b.allow(now, size, bps) }
 }
 
 // reception is what a viewer's receiver reports say (RFC 3550 §6.4.2).

@@ -33,12 +33,13 @@ type viewerTrack struct {
 const nackHistory = 1024
 
 // sentRef is a packet sent, by its sequence number: which shared payload
-// it carried.
+// it carried, and when it was last sent again (Unix nanoseconds, 0 never).
 type sentRef struct {
-	u   *unit
-	i   int32
-	seq uint16
-	ok  bool
+	u      *unit
+	resent int64
+	i      int32
+	seq    uint16
+	ok     bool
 }
 
 func newViewerTrack(id string) *viewerTrack {

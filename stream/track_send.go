@@ -1,6 +1,10 @@
 package stream
 
-import "github.com/pion/rtp"
+import (
+	"time"
+
+	"github.com/pion/rtp"
+)
 
 // header readies the track's reused RTP header, under t.mu.
 func (t *viewerTrack) header(seq uint16, ts uint32, marker bool) *rtp.Header {
@@ -33,9 +37,16 @@ func (t *viewerTrack) writePacket(u *unit, i int) (int, error) {
 
 // resend sends the packets a NACK asked for again, with their original
 // sequence numbers (RFC 4585 §6.2.1; no RTX). Packets no longer kept, and
-// padding, are passed over; the estimator drops those too old to help. It
-// reports how many it sent.
-func (t *viewerTrack) resend(seqs []uint16) (int, error) {
+// padding, are passed over; the estimator drops those too old to help.
+//
+// A viewer repeats its NACK every round trip until the packet arrives, so
+// a packet resent less than again ago is passed over: the copy is still on
+// its way. And retransmissions must not flood the path that lost the
+// packets: budget, when not nil, is asked for every packet, and the first
+// refusal ends the answer (the viewer asks again, or gives up and asks for
+// a keyframe). libwebrtc and pion's responder do both the same way. It
+// reports how many packets it sent.
+func (t *viewerTrack) resend(seqs []uint16, now time.Time, again time.Duration, budget func(size int) bool) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if !t.bound {
@@ -43,16 +54,54 @@ func (t *viewerTrack) resend(seqs []uint16) (int, error) {
 	}
 	n := 0
 	for _, seq := range seqs {
-		r := t.sent[seq%nackHistory]
+		r := &t.sent[seq%nackHistory]
 		if !r.ok || r.seq != seq || !seqNewer(t.seq, seq) {
 			continue
 		}
-		if _, err := t.w.WriteRTP(t.header(seq, r.u.ts, int(r.i) == len(r.u.payloads)-1), r.u.payloads[r.i]); err != nil {
+		if r.resent != 0 && now.UnixNano()-r.resent < int64(again) {
+			continue
+		}
+		p := r.u.payloads[r.i]
+		h := t.header(seq, r.u.ts, int(r.i) == len(r.u.payloads)-1)
+		if budget != nil && !budget(h.MarshalSize()+len(p)) {
+			break
+		}
+		r.resent = now.UnixNano()
+		if _, err := t.w.WriteRTP(h, p); err != nil {
 			return n, err
 		}
 		n++
 	}
 	return n, nil
+}
+
+// retransmitWindow is the span over which retransmissions may reach the
+// target bitrate, as libwebrtc's retransmission rate limiter measures.
+const retransmitWindow = 500 * time.Millisecond
+
+// retransmitBudget keeps a viewer's retransmissions within its target
+// bitrate: a token bucket filled at that rate, holding at most
+// retransmitWindow of it. It is used by the RTCP reader alone.
+type retransmitBudget struct {
+	bytes float64
+	at    time.Time
+}
+
+// allow takes size bytes from the budget at bps, if it has them.
+func (b *retransmitBudget) allow(now time.Time, size, bps int) bool {
+	rate := float64(max(bps, 0)) / 8
+	full := rate * retransmitWindow.Seconds()
+	if b.at.IsZero() {
+		b.bytes = full
+	} else {
+		b.bytes = min(full, b.bytes+rate*now.Sub(b.at).Seconds())
+	}
+	b.at = now
+	if b.bytes < float64(size) {
+		return false
+	}
+	b.bytes -= float64(size)
+	return true
 }
 
 // writePadding sends a padding-only packet with n bytes of padding (at
