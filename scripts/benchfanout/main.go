@@ -364,8 +364,8 @@ func status(cd *harness.Camd) camdStatus {
 	return out
 }
 
-// profile saves a CPU profile over d and a heap profile, and prints the
-// CPU profile's top entries.
+// profile saves a CPU profile over d, a heap profile and the goroutines'
+// stacks, and says where they are.
 func profile(addr, dir string, n int, d time.Duration) error {
 	cpu := filepath.Join(dir, fmt.Sprintf("cpu-%d.pprof", n))
 	heap := filepath.Join(dir, fmt.Sprintf("heap-%d.pprof", n))
@@ -389,7 +389,12 @@ func profile(addr, dir string, n int, d time.Duration) error {
 	if err := get("/debug/pprof/heap", heap); err != nil {
 		return err
 	}
-	fmt.Printf("profiles at N=%d: %s, %s (go tool pprof -top %s)\n", n, cpu, heap, cpu)
+	// Goroutine stacks are memory the heap profile does not show.
+	gor := filepath.Join(dir, fmt.Sprintf("goroutine-%d.txt", n))
+	if err := get("/debug/pprof/goroutine?debug=1", gor); err != nil {
+		return err
+	}
+	fmt.Printf("profiles at N=%d: %s, %s, %s (go tool pprof -top %s)\n", n, cpu, heap, gor, cpu)
 	return nil
 }
 
