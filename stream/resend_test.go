@@ -3,6 +3,7 @@ package stream
 import (
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/pion/rtp"
 )
@@ -106,5 +107,12 @@ func TestRetransmitBudget(t *testing.T) {
 	}
 	if b.allow(now, 1, 0) {
 		t.Fatal("a zero target allowed a retransmission")
+	}
+}
+
+// TestSentRefSize: every viewer keeps nackHistory of them.
+func TestSentRefSize(t *testing.T) {
+	if n := unsafe.Sizeof(sentRef{}); n != 16 {
+		t.Fatalf("sentRef is %d bytes, want 16 (%d KiB per viewer)", n, n*nackHistory/1024)
 	}
 }

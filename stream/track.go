@@ -3,6 +3,7 @@ package stream
 import (
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
@@ -25,6 +26,7 @@ type viewerTrack struct {
 	bound bool
 	hdr   rtp.Header // reused: nothing below the track keeps it
 	sent  *[nackHistory]sentRef
+	epoch time.Time // the clock of sentRef.resent
 }
 
 // nackHistory is how many packets a viewer can ask for again: more than a
@@ -33,17 +35,18 @@ type viewerTrack struct {
 const nackHistory = 1024
 
 // sentRef is a packet sent, by its sequence number: which shared payload
-// it carried, and when it was last sent again (Unix nanoseconds, 0 never).
+// it carried (u nil: none, or padding), and when it was last sent again,
+// in milliseconds on the track's own clock plus one (0: never). Every
+// viewer keeps nackHistory of them, so they are kept to 16 bytes.
 type sentRef struct {
 	u      *unit
-	resent int64
-	i      int32
+	resent uint32
+	i      uint16
 	seq    uint16
-	ok     bool
 }
 
 func newViewerTrack(id string) *viewerTrack {
-	return &viewerTrack{id: "video", streamID: "camd-" + id, sent: new([nackHistory]sentRef)}
+	return &viewerTrack{id: "video", streamID: "camd-" + id, sent: new([nackHistory]sentRef), epoch: time.Now()}
 }
 
 // pickH264 chooses the negotiated codec to send: H.264 with

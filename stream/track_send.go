@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"math"
 	"time"
 
 	"github.com/pion/rtp"
@@ -28,7 +29,11 @@ func (t *viewerTrack) writePacket(u *unit, i int) (int, error) {
 	}
 	seq := t.seq
 	t.seq++
-	t.sent[seq%nackHistory] = sentRef{u: u, i: int32(i), seq: seq, ok: true}
+	if i <= math.MaxUint16 {
+		t.sent[seq%nackHistory] = sentRef{u: u, i: uint16(i), seq: seq}
+	} else {
+		t.sent[seq%nackHistory] = sentRef{} // beyond any real picture: not kept
+	}
 	if _, err := t.w.WriteRTP(t.header(seq, u.ts, i == len(u.payloads)-1), u.payloads[i]); err != nil {
 		return 0, err
 	}
@@ -55,10 +60,12 @@ func (t *viewerTrack) resend(seqs []uint16, now time.Time, again time.Duration, 
 	n := 0
 	for _, seq := range seqs {
 		r := &t.sent[seq%nackHistory]
-		if !r.ok || r.seq != seq || !seqNewer(t.seq, seq) {
+		if r.u == nil || r.seq != seq || !seqNewer(t.seq, seq) {
 			continue
 		}
-		if r.resent != 0 && now.UnixNano()-r.resent < int64(again) {
+		// uint32 milliseconds wrap after 49 days; the difference does not.
+		ms := uint32(now.Sub(t.epoch).Milliseconds()) + 1
+		if r.resent != 0 && time.Duration(ms-r.resent)*time.Millisecond < again {
 			continue
 		}
 		p := r.u.payloads[r.i]
@@ -66,7 +73,7 @@ func (t *viewerTrack) resend(seqs []uint16, now time.Time, again time.Duration, 
 		if budget != nil && !budget(h.MarshalSize()+len(p)) {
 			break
 		}
-		r.resent = now.UnixNano()
+		r.resent = max(ms, 1)
 		if _, err := t.w.WriteRTP(h, p); err != nil {
 			return n, err
 		}
