@@ -12,6 +12,7 @@ import (
 
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/cc"
+	"github.com/pion/interceptor/pkg/report"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -127,12 +128,16 @@ func newAPI(o apiOptions) (*webrtc.API, error) {
 	if err := webrtc.ConfigureTWCCHeaderExtensionSender(m, ir); err != nil {
 		return nil, fmt.Errorf("stream: ConfigureTWCCHeaderExtensionSender: %w", err)
 	}
-	// Of pion's default interceptors camd needs only the RTCP reports:
-	// the sessions answer NACKs themselves (track_send.go), camd receives
-	// no media to give feedback on, and nothing reads pion's stats.
-	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
-		return nil, fmt.Errorf("stream: ConfigureRTCPReports: %w", err)
+	// Of pion's default interceptors camd needs only the sender reports
+	// (the viewer's round trip and lip sync): the sessions answer NACKs
+	// themselves (track_send.go), camd receives no media to report on or
+	// give feedback on (each would be a goroutine per viewer), and nothing
+	// reads pion's stats.
+	sr, err := report.NewSenderInterceptor()
+	if err != nil {
+		return nil, fmt.Errorf("stream: report.NewSenderInterceptor: %w", err)
 	}
+	ir.Add(sr)
 	var se webrtc.SettingEngine
 	if o.DisconnectedTimeout == 0 {
 		o.DisconnectedTimeout = 5 * time.Second
@@ -165,13 +170,13 @@ func newAPI(o apiOptions) (*webrtc.API, error) {
 	if f := interfaceFilter(o.Interfaces); f != nil {
 		se.SetInterfaceFilter(f)
 	}
-	// Browsers hide their addresses behind random .local names; pion
-	// resolves them with mDNS queries (its default, stated here because
-	// LAN viewers depend on it).
-	se.SetICEMulticastDNSMode(ice.MulticastDNSModeQueryOnly)
+	// Browsers hide their addresses behind random .local names. pion's
+	// agent would resolve them with mDNS sockets and goroutines of its own
+	// per viewer; the server resolves them for all viewers with one shared
+	// querier instead (localnames.go).
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	if o.Net != nil {
 		se.SetNet(o.Net)
-		se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled) // a virtual network has no multicast
 	}
 	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), nil
 }

@@ -53,6 +53,7 @@ func (s *Server) NewOutbound(o OutboundOptions) (*Outbound, string, error) {
 		connectTimeout: s.opts.ConnectTimeout,
 		estimators:     s.est,
 		target:         s.rc.currentTarget,
+		names:          s.resolver(),
 	}
 	sess, err := newPeer(s.api, s.hub, s.log, so, s.out.forget)
 	if err != nil {
@@ -97,6 +98,7 @@ func (o *Outbound) Accept(answer string) error {
 		return fmt.Errorf("stream: the answer does not accept camd's video (its video section is not recvonly)")
 	}
 	o.s.begin()
+	o.s.resolveLocal(offerCandidates(o.s.pc.RemoteDescription()))
 	return nil
 }
 

@@ -106,6 +106,7 @@ type Server struct {
 	mux    *ice.MultiUDPMuxDefault // nil without a shared UDP port
 	rc     *rateControl
 	est    *estimators
+	names  *mdnsQuerier // nil on a virtual network (tests)
 
 	out      outbounds   // pushes (outbound.go)
 	idle     idleRelease // memory back to the system when all have left
@@ -162,6 +163,9 @@ func NewServer(hub *Hub, opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.api, s.mux = api, mux
+	if opts.net == nil {
+		s.names = &mdnsQuerier{includeLoopback: opts.IncludeLoopback, interfaces: opts.Interfaces, log: opts.Logger}
+	}
 	s.setRoutes()
 	s.rc.start()
 	return s, nil
@@ -184,6 +188,14 @@ func (s *Server) bweOptions() bweOptions {
 // minEstimate is the lowest estimate GCC gives, well below any useful
 // floor, so a viewer below the floor shows by how much.
 const minEstimate = 50_000
+
+// resolver is the shared resolver of viewers' .local names, or nil.
+func (s *Server) resolver() nameResolver {
+	if s.names == nil {
+		return nil // not a typed nil in the interface
+	}
+	return s.names
+}
 
 // sessionList returns the live sessions.
 func (s *Server) sessionList() []*session {
@@ -292,6 +304,9 @@ func (s *Server) Close() {
 	if !wasClosed {
 		s.rc.stop()
 	}
+	if s.names != nil {
+		s.names.close()
+	}
 	if s.mux != nil && !wasClosed {
 		if err := s.mux.Close(); err != nil {
 			s.log.Debug("udp mux close", "err", err)
@@ -339,6 +354,7 @@ func (s *Server) newSession(offer, remote string, authenticated bool) (*session,
 		control:        s.opts.Control,
 		estimators:     s.est,
 		target:         s.rc.currentTarget,
+		names:          s.resolver(),
 	}, s.forget)
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -45,9 +45,10 @@ type session struct {
 	wg        sync.WaitGroup
 	done      chan struct{} // closed by Close
 
-	bwe      *estimator // nil without bandwidth estimation
-	targetFn func() int // the encoder target, nil when camd does not steer it
-	pace     pacer      // used by send only
+	names    nameResolver // nil: .local candidates are not resolved
+	bwe      *estimator   // nil without bandwidth estimation
+	targetFn func() int   // the encoder target, nil when camd does not steer it
+	pace     pacer        // used by send only
 	rx       reception
 
 	packets, bytes atomic.Uint64
@@ -64,7 +65,8 @@ type sessionOptions struct {
 	control        Controller // nil: video only
 	estimators     *estimators
 	target         func() int
-	kind           string // default KindWHEP
+	kind           string       // default KindWHEP
+	names          nameResolver // the viewer's .local candidates; nil: not resolved
 }
 
 // Kinds of session, as shown in status.
@@ -123,6 +125,7 @@ func newSession(api *webrtc.API, hub *Hub, log *slog.Logger, offer string, o ses
 		return fail(fmt.Errorf("%w: the offer does not accept video from camd (it needs a recvonly or sendrecv H.264 video section)", errBadOffer))
 	}
 	s.begin()
+	s.resolveLocal(offerCandidates(s.pc.RemoteDescription()))
 	return s, s.pc.LocalDescription().SDP, nil
 }
 
@@ -151,6 +154,7 @@ func newPeer(api *webrtc.API, hub *Hub, log *slog.Logger, o sessionOptions, onCl
 		log:           log.With("viewer", o.id, "remote", o.remote),
 		onClose:       onClose,
 		done:          make(chan struct{}),
+		names:         o.names,
 		bwe:           bwe,
 
 		targetFn:       o.target,
@@ -352,6 +356,7 @@ func (s *session) addCandidates(f sdpFrag) error {
 		if err := s.pc.AddICECandidate(init); err != nil {
 			return fmt.Errorf("%w: %q: %v", errBadCandidate, c, err)
 		}
+		s.resolveLocal([]remoteCandidate{{candidate: c, mid: f.mid}})
 	}
 	return nil
 }

@@ -161,6 +161,17 @@ func TestWHEPOnTheLAN(t *testing.T) {
 		t.Logf("viewer offered %v, got %d units, first after %.0f ms", s.OfferHosts, s.Units, s.FirstUnitMs)
 	})
 
+	// An ICE-lite viewer sends no checks of its own: camd connects only if
+	// it resolves the viewer's .local name and checks the address itself.
+	t.Run("mdns-candidates-lite", func(t *testing.T) {
+		v := startViewer(t, l.nsB, viewerBin, "-url", url, "-mdns-candidates", "-lite", "-duration", "3s")
+		s := v.finish(t, 30*time.Second)
+		if len(s.OfferHosts) == 0 || !strings.HasSuffix(s.OfferHosts[0], ".local") || s.Units < 60 || !s.FirstKeyframe {
+			t.Fatalf("ICE-lite viewer with .local candidates %v: %d units, first keyframe %v (%s); want ~90 starting on a keyframe", s.OfferHosts, s.Units, s.FirstKeyframe, s.Err)
+		}
+		t.Logf("ICE-lite viewer offered %v, got %d units, first after %.0f ms", s.OfferHosts, s.Units, s.FirstUnitMs)
+	})
+
 	t.Run("address-change", func(t *testing.T) {
 		v := startViewer(t, l.nsB, viewerBin, "-url", url, "-duration", "14s")
 		v.await(t, `"first_unit"`, 15*time.Second)

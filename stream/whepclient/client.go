@@ -46,6 +46,10 @@ type Options struct {
 	// MDNSCandidates hides the client's addresses behind random .local
 	// names, as browsers do; the server must resolve them with mDNS.
 	MDNSCandidates bool
+	// Lite makes the client an ICE-lite endpoint (RFC 8445 §2.5): it
+	// answers connectivity checks and sends none, so the server must reach
+	// the client's candidates by itself (resolve its .local names, say).
+	Lite bool
 	// DisconnectedTimeout is how long without traffic before ICE reports
 	// disconnected (default pion's 5 s); failed follows 5 s later.
 	DisconnectedTimeout time.Duration
@@ -115,6 +119,7 @@ func Dial(ctx context.Context, endpoint string, o Options) (*Client, error) {
 	// browsers keep a window of 1024, as libwebrtc does.
 	se.SetSRTPReplayProtectionWindow(1024)
 	se.SetIncludeLoopbackCandidate(o.IncludeLoopback)
+	se.SetLite(o.Lite)
 	if o.MDNSCandidates {
 		se.SetICEMulticastDNSMode(ice.MulticastDNSModeQueryAndGather)
 	}

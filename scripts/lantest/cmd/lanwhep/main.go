@@ -37,6 +37,7 @@ func emit(v any) { _ = json.NewEncoder(os.Stdout).Encode(v) }
 func main() {
 	url := flag.String("url", "", "WHEP endpoint")
 	mdns := flag.Bool("mdns-candidates", false, "offer only .local host candidates")
+	lite := flag.Bool("lite", false, "be an ICE-lite endpoint: send no connectivity checks, so camd must reach the viewer's candidates itself")
 	duration := flag.Duration("duration", 10*time.Second, "how long to watch")
 	token := flag.String("token", "", "camd's access token")
 	flag.Parse()
@@ -50,6 +51,7 @@ func main() {
 	c, err := whepclient.Dial(ctx, *url, whepclient.Options{
 		Token:               *token,
 		MDNSCandidates:      *mdns,
+		Lite:                *lite,
 		DisconnectedTimeout: time.Second,
 		OnState: func(s webrtc.PeerConnectionState) {
 			if s == webrtc.PeerConnectionStateConnected {
