@@ -10,10 +10,14 @@ import (
 
 // recordWriter is a bound track's writer that keeps the sequence numbers
 // it was given.
-type recordWriter struct{ seqs []uint16 }
+type recordWriter struct {
+	seqs []uint16
+	pad  []byte // padding sizes
+}
 
 func (w *recordWriter) WriteRTP(h *rtp.Header, _ []byte) (int, error) {
 	w.seqs = append(w.seqs, h.SequenceNumber)
+	w.pad = append(w.pad, h.PaddingSize)
 	return 0, nil
 }
 
@@ -38,15 +42,19 @@ func TestResendOncePerInterval(t *testing.T) {
 	if got := w.seqs; len(got) != 4 || got[0] != 65530 || got[3] != 65533 {
 		t.Fatalf("sent %v", got)
 	}
-	w.seqs = nil
+	w.seqs, w.pad = nil, nil
 	now := time.Unix(100, 0)
 	const again = 50 * time.Millisecond
-	// 65533 is padding, 65534 was never sent, 65000 is not kept.
+	// 65533 is padding (a lost one leaves a gap like lost video), 65534
+	// was never sent, 65000 is not kept.
 	n, err := tr.resend([]uint16{65531, 65533, 65534, 65000, 65532}, now, again, nil)
-	if err != nil || n != 2 || len(w.seqs) != 2 || w.seqs[0] != 65531 || w.seqs[1] != 65532 {
-		t.Fatalf("first NACK: %d sent (%v), %v; want 65531 and 65532", n, w.seqs, err)
+	if err != nil || n != 3 || len(w.seqs) != 3 || w.seqs[0] != 65531 || w.seqs[1] != 65533 || w.seqs[2] != 65532 {
+		t.Fatalf("first NACK: %d sent (%v), %v; want 65531, 65533 (padding) and 65532", n, w.seqs, err)
 	}
-	w.seqs = nil
+	if w.pad[1] != 200 || w.pad[0] != 0 {
+		t.Fatalf("padding resent with %d bytes of padding (media %d), want 200", w.pad[1], w.pad[0])
+	}
+	w.seqs, w.pad = nil, nil
 	if n, _ := tr.resend([]uint16{65531, 65532}, now.Add(again-time.Millisecond), again, nil); n != 0 {
 		t.Fatalf("the NACK repeated within the interval sent %d (%v)", n, w.seqs)
 	}

@@ -27,6 +27,7 @@ type viewerTrack struct {
 	hdr   rtp.Header // reused: nothing below the track keeps it
 	sent  *[nackHistory]sentRef
 	epoch time.Time // the clock of sentRef.resent
+	padTS uint32    // the timestamp of the latest padding
 }
 
 // nackHistory is how many packets a viewer can ask for again: more than a
@@ -35,7 +36,7 @@ type viewerTrack struct {
 const nackHistory = 1024
 
 // sentRef is a packet sent, by its sequence number: which shared payload
-// it carried (u nil: none, or padding), and when it was last sent again,
+// it carried (u nil: none; paddingSent: padding), and when it was last sent again,
 // in milliseconds on the track's own clock plus one (0: never). Every
 // viewer keeps nackHistory of them, so they are kept to 16 bytes.
 type sentRef struct {

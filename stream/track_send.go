@@ -41,8 +41,8 @@ func (t *viewerTrack) writePacket(u *unit, i int) (int, error) {
 }
 
 // resend sends the packets a NACK asked for again, with their original
-// sequence numbers (RFC 4585 §6.2.1; no RTX). Packets no longer kept, and
-// padding, are passed over; the estimator drops those too old to help.
+// sequence numbers (RFC 4585 §6.2.1; no RTX), padding too. Packets no
+// longer kept are passed over; the estimator drops those too old to help.
 //
 // A viewer repeats its NACK every round trip until the packet arrives, so
 // a packet resent less than again ago is passed over: the copy is still on
@@ -68,9 +68,18 @@ func (t *viewerTrack) resend(seqs []uint16, now time.Time, again time.Duration, 
 		if r.resent != 0 && time.Duration(ms-r.resent)*time.Millisecond < again {
 			continue
 		}
-		p := r.u.payloads[r.i]
-		h := t.header(seq, r.u.ts, int(r.i) == len(r.u.payloads)-1)
-		if budget != nil && !budget(h.MarshalSize()+len(p)) {
+		var p []byte
+		var h *rtp.Header
+		if r.u == paddingSent {
+			// Lost padding leaves a gap the receiver cannot tell from lost
+			// video: until it is filled, the next picture does not start.
+			h = t.header(seq, t.padTS, false)
+			h.Padding, h.PaddingSize = true, byte(r.i)
+		} else {
+			p = r.u.payloads[r.i]
+			h = t.header(seq, r.u.ts, int(r.i) == len(r.u.payloads)-1)
+		}
+		if budget != nil && !budget(h.MarshalSize()+len(p)+int(h.PaddingSize)) {
 			break
 		}
 		r.resent = max(ms, 1)
@@ -81,6 +90,11 @@ func (t *viewerTrack) resend(seqs []uint16, now time.Time, again time.Duration, 
 	}
 	return n, nil
 }
+
+// paddingSent marks a sentRef of padding (its i is the padding size):
+// receivers ignore a padding packet's timestamp, so a resent one carries
+// the latest padding's.
+var paddingSent = &unit{}
 
 // retransmitWindow is the span over which retransmissions may reach the
 // target bitrate, as libwebrtc's retransmission rate limiter measures.
@@ -123,10 +137,12 @@ func (t *viewerTrack) writePadding(ts uint32, n int) (int, error) {
 	}
 	seq := t.seq
 	t.seq++
-	t.sent[seq%nackHistory] = sentRef{}
+	size := byte(min(max(n, 1), paddingLength))
+	t.sent[seq%nackHistory] = sentRef{u: paddingSent, i: uint16(size), seq: seq}
+	t.padTS = ts
 	h := t.header(seq, ts, false)
 	h.Padding = true
-	h.PaddingSize = byte(min(max(n, 1), paddingLength))
+	h.PaddingSize = size
 	if _, err := t.w.WriteRTP(h, nil); err != nil {
 		return 0, err
 	}
