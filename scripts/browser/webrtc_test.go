@@ -100,6 +100,16 @@ func TestWebRTCLoopback(t *testing.T) {
 			if err := p.Eval(ctx, "stats()", &s1); err != nil {
 				t.Fatal(err)
 			}
+			in, err := p.InboundVideo(ctx, "rx")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !in.Found || in.Frames < float64(s1.FramesDecoded) || in.Packets == 0 || in.KeyFrames < 1 {
+				t.Errorf("InboundVideo(rx) = %+v after the page counted %d frames", in, s1.FramesDecoded)
+			}
+			if none, err := p.InboundVideo(ctx, "null"); err != nil || none.Found {
+				t.Errorf("InboundVideo(null) = %+v, %v: want nothing found", none, err)
+			}
 			fps := float64(s1.FramesDecoded-s0.FramesDecoded) / span.Seconds()
 			t.Logf("%s: ice %s, pair %s, %dx%d, %.0f frames/s decoded",
 				s1.Codec, s1.ICE, s1.Pair, s1.Width, s1.Height, fps)

@@ -112,6 +112,19 @@ type pageStats struct {
 	Reconnects           int      `json:"reconnects"`
 }
 
+// inbound reads the page's receiver statistics fresh from getStats. Counts
+// compared over a window must come from here: camd.stats is the page's
+// copy, refreshed by a timer that slips under load, so two reads a second
+// apart can return the same copy.
+func inbound(t *testing.T, ctx context.Context, p *browser.Page) browser.InboundVideo {
+	t.Helper()
+	v, err := p.InboundVideo(ctx, "camd.pc")
+	if err != nil || !v.Found {
+		t.Fatalf("no receiver statistics: %+v %v", v, err)
+	}
+	return v
+}
+
 func readStats(t *testing.T, ctx context.Context, p *browser.Page) pageStats {
 	t.Helper()
 	var s pageStats

@@ -32,23 +32,24 @@ func TestPagePlaysLivePattern(t *testing.T) {
 
 	// Five seconds of steady decoding: framesDecoded grows every second
 	// and no freeze is counted.
-	first := readStats(t, ctx, p)
+	first := inbound(t, ctx, p)
 	prev := first
 	for i := 0; i < 5; i++ {
 		time.Sleep(time.Second)
-		s := readStats(t, ctx, p)
-		if s.FramesDecoded <= prev.FramesDecoded {
-			t.Fatalf("second %d: framesDecoded %d -> %d: the picture froze", i+1, prev.FramesDecoded, s.FramesDecoded)
+		s := inbound(t, ctx, p)
+		if s.Frames <= prev.Frames {
+			t.Fatalf("second %d: framesDecoded %.0f -> %.0f: the picture froze (%.0f PLIs, %.0f NACKs, %.0f lost, %.0f key frames so far)",
+				i+1, prev.Frames, s.Frames, s.PLIs, s.NACKs, s.Lost, s.KeyFrames)
 		}
 		prev = s
 	}
-	if prev.FreezeCount != first.FreezeCount || prev.Reconnects != 0 {
-		t.Fatalf("freezes %d -> %d, reconnects %d during 5 s of play", first.FreezeCount, prev.FreezeCount, prev.Reconnects)
+	if reconnects := readStats(t, ctx, p).Reconnects; prev.FreezeN != first.FreezeN || reconnects != 0 {
+		t.Fatalf("freezes %.0f -> %.0f (%.2f s), reconnects %d during 5 s of play", first.FreezeN, prev.FreezeN, prev.Freezes-first.Freezes, reconnects)
 	}
-	if fps := float64(prev.FramesDecoded-first.FramesDecoded) / 5; fps < 20 {
+	if fps := (prev.Frames - first.Frames) / 5; fps < 20 {
 		t.Fatalf("decoded %.1f fps, want about 30", fps)
 	}
-	t.Logf("decoded %d frames in 5 s, %.0f kbit/s, lost %d", prev.FramesDecoded-first.FramesDecoded, prev.BitrateKbps, prev.PacketsLost)
+	t.Logf("decoded %.0f frames in 5 s, %.0f kbit/s, lost %.0f", prev.Frames-first.Frames, (prev.Bytes-first.Bytes)*8/5/1000, prev.Lost-first.Lost)
 
 	png, err := p.Screenshot(ctx)
 	if err != nil {

@@ -128,6 +128,7 @@ func TestLinkStep(t *testing.T) {
 	t.Logf("from 3 s after the step to the lift: Go client lost %.2f %% on the wire (%d never came, %d recovered by retransmission, %d packets); Chromium lost %.2f %%, froze %.2f s, decoded %.0f frames",
 		100*gl, glost, grec, gpk, 100*cl, freeze, frames)
 	t.Logf("target back to 80 %% of %d bit/s %.2f s after the lift", before, back)
+	logFreezes(t, rows, stepAt, liftAt)
 	if recon := at(rows, end).Chrome.Reconnects; recon != 0 {
 		t.Errorf("the page started %v new sessions", recon)
 	}
@@ -212,6 +213,7 @@ func TestOneSlowViewer(t *testing.T) {
 	t.Logf("go link at 1 Mbit/s: lowest target %.0f bit/s (floor %d); go viewer reported below the floor %.2f s after; it lost %.1f %%; Chromium lost %.2f %%, froze %.2f s",
 		lowest, floor, reported, 100*gl, 100*cl, freeze)
 	t.Logf("go link open again: report cleared after %.2f s; target %d bit/s at the end", cleared, after)
+	logFreezes(t, rows, belowAt, openAt)
 	switch {
 	case following > 3*mbit || following < floor:
 		t.Errorf("with the Go client at 3 Mbit/s the median target was %d bit/s, want between the floor and the link", following)

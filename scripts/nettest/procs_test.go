@@ -236,30 +236,12 @@ func (v *goViewer) sample() goSample {
 	return v.last
 }
 
-// chromeStats is what the test reads from Chromium's getStats.
+// chromeStats is what the test reads from Chromium: its receiver's
+// statistics and how many sessions the page started again.
 type chromeStats struct {
-	Bytes       float64 `json:"bytes"`
-	Packets     float64 `json:"packets"`
-	Lost        float64 `json:"lost"`
-	Frames      float64 `json:"frames"`
-	Freezes     float64 `json:"freezes"` // totalFreezesDuration, s
-	FreezeCount float64 `json:"freezeCount"`
-	NACKs       float64 `json:"nacks"`
-	Retx        float64 `json:"retx"`
-	Reconnects  float64 `json:"reconnects"`
+	browser.InboundVideo
+	Reconnects float64
 }
-
-const chromeStatsJS = `(async () => {
-	const out = {reconnects: camd.stats.reconnects};
-	if (!camd.pc) return out;
-	(await camd.pc.getStats()).forEach((r) => {
-		if (r.type !== "inbound-rtp" || (r.kind || r.mediaType) !== "video") return;
-		Object.assign(out, {bytes: r.bytesReceived || 0, packets: r.packetsReceived || 0, lost: r.packetsLost || 0,
-			frames: r.framesDecoded || 0, freezes: r.totalFreezesDuration || 0, freezeCount: r.freezeCount || 0,
-			nacks: r.nackCount || 0, retx: r.retransmittedPacketsReceived || 0});
-	});
-	return out;
-})()`
 
 // chromeViewer is camd's page in headless Chromium in a link's namespace.
 type chromeViewer struct {
@@ -298,7 +280,11 @@ func startChrome(ctx context.Context, t *testing.T, l *link) *chromeViewer {
 
 func (c *chromeViewer) stats(ctx context.Context) (chromeStats, error) {
 	var s chromeStats
-	err := c.p.Eval(ctx, chromeStatsJS, &s)
+	var err error
+	if s.InboundVideo, err = c.p.InboundVideo(ctx, "camd.pc"); err != nil {
+		return s, err
+	}
+	err = c.p.Eval(ctx, "camd.stats.reconnects", &s.Reconnects)
 	return s, err
 }
 

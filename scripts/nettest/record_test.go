@@ -169,7 +169,8 @@ func writeSeries(t *testing.T, dir, name, title string, rows []row, marks []mark
 	for _, v := range viewers {
 		head = append(head, "link_"+v+"_bps", "estimate_"+v+"_bps", "received_"+v+"_bps", "below_floor_"+v)
 	}
-	head = append(head, "chromium_frames", "chromium_freezes_s", "chromium_packets_lost", "go_packets", "go_lost", "go_recovered")
+	head = append(head, "chromium_frames", "chromium_freezes_s", "chromium_packets_lost", "chromium_keyframes", "chromium_plis", "chromium_nacks",
+		"go_packets", "go_lost", "go_recovered")
 	_ = w.Write(head)
 	for i, x := range rows {
 		rec := []string{strconv.FormatFloat(x.T, 'f', 3, 64), strconv.Itoa(x.Target)}
@@ -177,6 +178,7 @@ func writeSeries(t *testing.T, dir, name, title string, rows []row, marks []mark
 			rec = append(rec, strconv.Itoa(x.Link[v]), strconv.Itoa(x.Est[v]), strconv.Itoa(int(rx[i][v])), strconv.FormatBool(x.Below[v]))
 		}
 		rec = append(rec, fmt.Sprint(x.Chrome.Frames), fmt.Sprint(x.Chrome.Freezes), fmt.Sprint(x.Chrome.Lost),
+			fmt.Sprint(x.Chrome.KeyFrames), fmt.Sprint(x.Chrome.PLIs), fmt.Sprint(x.Chrome.NACKs),
 			fmt.Sprint(x.Go.Packets), fmt.Sprint(x.Go.Lost), fmt.Sprint(x.Go.Recovered))
 		_ = w.Write(rec)
 	}
@@ -204,5 +206,23 @@ func saveLog(t *testing.T, dir, name string, cam *process) {
 	path := filepath.Join(dir, name+"-camd.log")
 	if err := os.WriteFile(path, []byte(cam.logs.String()), 0o644); err != nil {
 		t.Error(err)
+	}
+}
+
+// logFreezes logs, for each sample in [from, to) where Chromium's freeze
+// total grew, what else moved in that sample: whether a keyframe was
+// decoded, PLIs and NACKs sent, packets lost, and the target. A freeze with
+// a keyframe and no PLI is a large periodic keyframe crossing the link; one
+// after a PLI is a picture the decoder could not use.
+func logFreezes(t *testing.T, rows []row, from, to float64) {
+	t.Helper()
+	for i := 1; i < len(rows); i++ {
+		p, x := rows[i-1].Chrome, rows[i].Chrome
+		if rows[i].T < from || rows[i].T >= to || x.Freezes <= p.Freezes {
+			continue
+		}
+		t.Logf("  freeze at %.2f s: +%.2f s (%.0f in all), %.0f frames, %.0f keyframes, %.0f PLIs, %.0f NACKs, %.0f lost, target %d bit/s",
+			rows[i].T, x.Freezes-p.Freezes, x.FreezeN, x.Frames-p.Frames, x.KeyFrames-p.KeyFrames,
+			x.PLIs-p.PLIs, x.NACKs-p.NACKs, x.Lost-p.Lost, rows[i].Target)
 	}
 }
