@@ -9,13 +9,15 @@ import (
 )
 
 // readRTCP keeps RTCP flowing through the interceptors (GCC, reports),
-// turns PLI and FIR into keyframe requests, answers NACKs, and reads what
+// turns PLI and FIR into keyframe requests, answers NACKs (a loss it
+// cannot repair asks for a keyframe too), and reads what
 // the viewer says about its reception: REMB, receiver reports.
 func (s *session) readRTCP() {
 	defer s.wg.Done()
 	var (
-		lost   []uint16
-		budget retransmitBudget
+		lost    []uint16
+		budget  retransmitBudget
+		lossKey time.Time // when this viewer's loss last asked for a keyframe
 	)
 	for {
 		pkts, _, err := s.sender.ReadRTCP()
@@ -42,8 +44,16 @@ func (s *session) readRTCP() {
 					pair.Range(func(seq uint16) bool { lost = append(lost, seq); return true })
 				}
 				s.nacked.Add(uint64(len(lost)))
-				if _, err := s.track.resend(lost, now, s.resendInterval(), s.retransmitBudget(&budget, now)); err != nil {
+				_, unrepaired, err := s.track.resend(lost, now, s.resendInterval(), s.retransmitBudget(&budget, now))
+				if err != nil {
 					s.writeFailed(err)
+				}
+				if unrepaired > 0 {
+					s.unrepaired.Add(uint64(unrepaired))
+					if lossKey.IsZero() || now.Sub(lossKey) >= lossKeyframeEvery {
+						lossKey = now
+						s.hub.RequestKeyframe(ReasonLoss)
+					}
 				}
 			case *rtcp.ReceiverReport:
 				s.rx.onReports(now, p.Reports)
@@ -53,6 +63,12 @@ func (s *session) readRTCP() {
 		}
 	}
 }
+
+// lossKeyframeEvery is the least time between two keyframes one viewer's
+// unrepairable loss asks for. The encode is shared: a viewer whose link
+// loses much (one below the floor) must not make everyone's stream mostly
+// keyframes; at this rate it costs no more than a 2 s GOP does.
+const lossKeyframeEvery = 2 * time.Second
 
 // resendInterval is how long a packet resent is not sent again: a round
 // trip and a little, the time its copy needs to arrive and the viewer to

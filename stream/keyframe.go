@@ -17,6 +17,7 @@ const (
 	ReasonPLI       = "pli"
 	ReasonFIR       = "fir"
 	ReasonDrop      = "viewer_drop"
+	ReasonLoss      = "unrepaired_loss" // a NACK camd could not answer in time
 )
 
 // timerFunc schedules f after d and returns a function that cancels it.

@@ -70,6 +70,7 @@ var viewerMetrics = [...]struct{ name, typ, help string }{
 	{"camd_viewer_nacks_total", "counter", "NACKs received."},
 	{"camd_viewer_nacked_packets_total", "counter", "Packets NACKed."},
 	{"camd_viewer_retransmitted_packets_total", "counter", "Packets sent again after a NACK."},
+	{"camd_viewer_unrepaired_packets_total", "counter", "NACKed packets not sent again in time (no longer kept, or over the retransmission budget)."},
 	{"camd_viewer_pli_total", "counter", "PLIs received."},
 	{"camd_viewer_fir_total", "counter", "FIRs received."},
 	{"camd_viewer_dropped_access_units_total", "counter", "Pictures dropped: the viewer fell behind."},
@@ -81,7 +82,7 @@ var viewerMetrics = [...]struct{ name, typ, help string }{
 func viewerValues(v ViewerStatus) [len(viewerMetrics)]float64 {
 	return [...]float64{
 		float64(v.EstimateBps), b2f(v.BelowFloor), v.Loss, float64(v.LostPackets), v.RTTMs / 1000,
-		float64(v.Packets), float64(v.Bytes), float64(v.NACKs), float64(v.NACKedPackets), float64(v.Retransmits),
+		float64(v.Packets), float64(v.Bytes), float64(v.NACKs), float64(v.NACKedPackets), float64(v.Retransmits), float64(v.Unrepaired),
 		float64(v.PLI), float64(v.FIR), float64(v.Dropped), float64(v.Probes), float64(v.ProbesUp), float64(v.PaddingBytes),
 	}
 }

@@ -2,6 +2,7 @@ package stream
 
 import (
 	"context"
+	"io"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -105,5 +106,80 @@ func TestNACKRetransmissionsArrive(t *testing.T) {
 		t.Fatalf("camd counts %d retransmissions, the viewer got %d", v.Retransmits, st.Recovered)
 	case st.Lost > 2:
 		t.Fatalf("%d packets never came", st.Lost)
+	}
+}
+
+// TestUnrepairableNACKAsksForKeyframe: a NACK camd answers asks for
+// nothing more; a NACK for a packet camd no longer keeps cannot be
+// answered, so the viewer's picture stays broken until the next keyframe:
+// camd asks the encoder for one at once (at most one per lossKeyframeEvery
+// for each viewer), and counts the packets.
+func TestUnrepairableNACKAsksForKeyframe(t *testing.T) {
+	ts := newTestServer(t, Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, err := whepclient.Dial(ctx, ts.url+"/whep", whepclient.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for i := 0; i < 10; i++ {
+		select {
+		case <-c.Units():
+		case <-ctx.Done():
+			t.Fatal("no video")
+		}
+	}
+	session := func() ViewerStatus {
+		for _, s := range ts.Status().Sessions {
+			return s
+		}
+		t.Fatal("no session")
+		return ViewerStatus{}
+	}
+	// wait polls until ok holds for the viewer's status and the hub's
+	// loss requests.
+	wait := func(what string, ok func(v ViewerStatus, loss uint64) bool) {
+		t.Helper()
+		for {
+			v, loss := session(), ts.hub.Stats().Keyframe.Requests[ReasonLoss]
+			if ok(v, loss) {
+				return
+			}
+			select {
+			case <-ctx.Done():
+				t.Fatalf("%s: status %+v, %d loss requests", what, v, loss)
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+	}
+	high, _ := c.HighestSeq()
+	if err := c.NACK(high - 1); err != nil {
+		t.Fatal(err)
+	}
+	wait("a kept packet NACKed", func(v ViewerStatus, loss uint64) bool { return v.NACKedPackets == 1 })
+	if v, loss := session(), ts.hub.Stats().Keyframe.Requests[ReasonLoss]; v.Unrepaired != 0 || loss != 0 {
+		t.Fatalf("a packet camd still keeps: %d unrepaired, %d keyframe requests for loss; want none", v.Unrepaired, loss)
+	}
+	gone := high - 3*nackHistory
+	if err := c.NACK(gone, gone+1); err != nil {
+		t.Fatal(err)
+	}
+	wait("packets no longer kept NACKed", func(v ViewerStatus, loss uint64) bool { return v.Unrepaired == 2 && loss == 1 })
+	// More of it at once does not ask again: one viewer's loss must not
+	// fill everyone's stream with keyframes.
+	if err := c.NACK(gone + 2); err != nil {
+		t.Fatal(err)
+	}
+	wait("another packet no longer kept NACKed", func(v ViewerStatus, loss uint64) bool { return v.Unrepaired == 3 })
+	if loss := ts.hub.Stats().Keyframe.Requests[ReasonLoss]; loss != 1 {
+		t.Fatalf("a second unrepairable NACK within %v asked for a keyframe again (%d requests)", lossKeyframeEvery, loss)
+	}
+	resp := do(t, "GET", ts.url+"/metrics", "", nil)
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if !strings.Contains(string(body), "camd_viewer_unrepaired_packets_total{") ||
+		!strings.Contains(string(body), `reason="unrepaired_loss"} 1`) {
+		t.Fatalf("metrics do not show the unrepaired packets and the request:\n%s", body)
 	}
 }

@@ -24,8 +24,9 @@ func (w *recordWriter) WriteRTP(h *rtp.Header, _ []byte) (int, error) {
 func (w *recordWriter) Write(b []byte) (int, error) { return len(b), nil }
 
 // TestResendOncePerInterval: a viewer repeats its NACK each round trip; a
-// packet is sent again only once per interval, padding and packets no
-// longer kept are passed over, and a refusing budget ends the answer.
+// packet is sent again only once per interval, padding too; packets no
+// longer kept and those a refusing budget leaves out are counted as
+// unrepaired; numbers never sent are ignored.
 func TestResendOncePerInterval(t *testing.T) {
 	w := &recordWriter{}
 	tr := newViewerTrack("t")
@@ -47,18 +48,21 @@ func TestResendOncePerInterval(t *testing.T) {
 	const again = 50 * time.Millisecond
 	// 65533 is padding (a lost one leaves a gap like lost video), 65534
 	// was never sent, 65000 is not kept.
-	n, err := tr.resend([]uint16{65531, 65533, 65534, 65000, 65532}, now, again, nil)
+	n, gone, err := tr.resend([]uint16{65531, 65533, 65534, 65000, 65532}, now, again, nil)
 	if err != nil || n != 3 || len(w.seqs) != 3 || w.seqs[0] != 65531 || w.seqs[1] != 65533 || w.seqs[2] != 65532 {
 		t.Fatalf("first NACK: %d sent (%v), %v; want 65531, 65533 (padding) and 65532", n, w.seqs, err)
+	}
+	if gone != 1 {
+		t.Fatalf("first NACK: %d unrepaired, want 1 (65000, no longer kept; 65534 was never sent)", gone)
 	}
 	if w.pad[1] != 200 || w.pad[0] != 0 {
 		t.Fatalf("padding resent with %d bytes of padding (media %d), want 200", w.pad[1], w.pad[0])
 	}
 	w.seqs, w.pad = nil, nil
-	if n, _ := tr.resend([]uint16{65531, 65532}, now.Add(again-time.Millisecond), again, nil); n != 0 {
-		t.Fatalf("the NACK repeated within the interval sent %d (%v)", n, w.seqs)
+	if n, u, _ := tr.resend([]uint16{65531, 65532}, now.Add(again-time.Millisecond), again, nil); n != 0 || u != 0 {
+		t.Fatalf("the NACK repeated within the interval sent %d (%v), %d unrepaired; want none: the copies are on their way", n, w.seqs, u)
 	}
-	if n, _ := tr.resend([]uint16{65531, 65532}, now.Add(again), again, nil); n != 2 {
+	if n, _, _ := tr.resend([]uint16{65531, 65532}, now.Add(again), again, nil); n != 2 {
 		t.Fatalf("the NACK repeated after the interval sent %d, want 2", n)
 	}
 	w.seqs = nil
@@ -70,12 +74,12 @@ func TestResendOncePerInterval(t *testing.T) {
 		}
 		return asked == 1
 	}
-	if n, _ := tr.resend([]uint16{65530, 65531, 65532}, now.Add(time.Second), again, refuse); n != 1 || asked != 2 || w.seqs[0] != 65530 {
-		t.Fatalf("with a budget for one packet: %d sent (%v), budget asked %d times; want 1 sent, 2 asks", n, w.seqs, asked)
+	if n, u, _ := tr.resend([]uint16{65530, 65531, 65532}, now.Add(time.Second), again, refuse); n != 1 || u != 2 || asked != 2 || w.seqs[0] != 65530 {
+		t.Fatalf("with a budget for one packet: %d sent (%v), %d unrepaired, budget asked %d times; want 1 sent, 2 unrepaired, 2 asks", n, w.seqs, u, asked)
 	}
 	// The refused packet was not marked as resent: the next NACK gets it.
 	w.seqs = nil
-	if n, _ := tr.resend([]uint16{65531}, now.Add(time.Second), again, nil); n != 1 {
+	if n, _, _ := tr.resend([]uint16{65531}, now.Add(time.Second), again, nil); n != 1 {
 		t.Fatalf("the refused packet was not sent on the next NACK (%d)", n)
 	}
 }

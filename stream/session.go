@@ -54,6 +54,7 @@ type session struct {
 	packets, bytes atomic.Uint64
 	pli, fir       atomic.Uint64
 	nacks, nacked  atomic.Uint64 // NACK messages, and the packets they asked for
+	unrepaired     atomic.Uint64 // NACKed packets not sent again: gone, or over the budget
 }
 
 type sessionOptions struct {
@@ -451,7 +452,8 @@ func (s *session) Close() {
 			s.log.Debug("close", "err", err)
 		}
 		s.wg.Wait()
-		s.log.Info("viewer gone", "duration", time.Since(s.created).Round(time.Second), "packets", s.packets.Load())
+		s.log.Info("viewer gone", "duration", time.Since(s.created).Round(time.Second), "packets", s.packets.Load(),
+			"nacked", s.nacked.Load(), "unrepaired", s.unrepaired.Load(), "pli", s.pli.Load())
 		if s.onClose != nil {
 			s.onClose(s)
 		}

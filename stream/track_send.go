@@ -41,31 +41,44 @@ func (t *viewerTrack) writePacket(u *unit, i int) (int, error) {
 }
 
 // resend sends the packets a NACK asked for again, with their original
-// sequence numbers (RFC 4585 §6.2.1; no RTX), padding too. Packets no
-// longer kept are passed over; the estimator drops those too old to help.
+// sequence numbers (RFC 4585 §6.2.1; no RTX), padding too.
 //
 // A viewer repeats its NACK every round trip until the packet arrives, so
 // a packet resent less than again ago is passed over: the copy is still on
 // its way. And retransmissions must not flood the path that lost the
 // packets: budget, when not nil, is asked for every packet, and the first
-// refusal ends the answer (the viewer asks again, or gives up and asks for
-// a keyframe). libwebrtc and pion's responder do both the same way. It
-// reports how many packets it sent.
-func (t *viewerTrack) resend(seqs []uint16, now time.Time, again time.Duration, budget func(size int) bool) (int, error) {
+// refusal ends the answer. libwebrtc and pion's responder do both the same
+// way.
+//
+// It reports how many packets it sent, and how many it could not repair:
+// those no longer kept, and those the budget left out. A picture missing
+// one of those will not be whole in time (a repair bigger than the budget
+// takes longer than a keyframe), so the caller asks for a keyframe rather
+// than let the viewer wait for the next periodic one. Sequence numbers
+// never sent are ignored.
+func (t *viewerTrack) resend(seqs []uint16, now time.Time, again time.Duration, budget func(size int) bool) (sent, unrepaired int, err error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if !t.bound {
-		return 0, nil
+		return 0, 0, nil
 	}
-	n := 0
+	// uint32 milliseconds wrap after 49 days; the difference does not.
+	ms := uint32(now.Sub(t.epoch).Milliseconds()) + 1
+	refused := false
 	for _, seq := range seqs {
-		r := &t.sent[seq%nackHistory]
-		if r.u == nil || r.seq != seq || !seqNewer(t.seq, seq) {
+		if !seqNewer(t.seq, seq) {
 			continue
 		}
-		// uint32 milliseconds wrap after 49 days; the difference does not.
-		ms := uint32(now.Sub(t.epoch).Milliseconds()) + 1
+		r := &t.sent[seq%nackHistory]
+		if r.u == nil || r.seq != seq {
+			unrepaired++
+			continue
+		}
 		if r.resent != 0 && time.Duration(ms-r.resent)*time.Millisecond < again {
+			continue
+		}
+		if refused {
+			unrepaired++
 			continue
 		}
 		var p []byte
@@ -80,15 +93,17 @@ func (t *viewerTrack) resend(seqs []uint16, now time.Time, again time.Duration, 
 			h = t.header(seq, r.u.ts, int(r.i) == len(r.u.payloads)-1)
 		}
 		if budget != nil && !budget(h.MarshalSize()+len(p)+int(h.PaddingSize)) {
-			break
+			refused = true
+			unrepaired++
+			continue
 		}
 		r.resent = max(ms, 1)
 		if _, err := t.w.WriteRTP(h, p); err != nil {
-			return n, err
+			return sent, unrepaired, err
 		}
-		n++
+		sent++
 	}
-	return n, nil
+	return sent, unrepaired, nil
 }
 
 // paddingSent marks a sentRef of padding (its i is the padding size):

@@ -35,10 +35,13 @@ type ViewerStatus struct {
 	LostPackets int64   `json:"lost_packets"`
 	RTTMs       float64 `json:"rtt_ms"`
 	// NACKs counts the viewer's NACK messages, NACKedPackets the packets
-	// they asked for, Retransmits the packets sent again.
+	// they asked for, Retransmits the packets sent again, Unrepaired those
+	// camd could not send again in time (no longer kept, or over the
+	// retransmission budget), each answered with a keyframe request.
 	NACKs         uint64 `json:"nacks"`
 	NACKedPackets uint64 `json:"nacked_packets"`
 	Retransmits   uint64 `json:"retransmits"`
+	Unrepaired    uint64 `json:"unrepaired_packets"`
 	// Probes counts probe clusters, ProbesUp those that raised the
 	// estimate, PaddingBytes what their padding cost.
 	Probes       uint64 `json:"probes"`
@@ -51,7 +54,7 @@ func (s *session) status() ViewerStatus {
 	v := ViewerStatus{
 		ID: s.id, Kind: s.kind, Remote: s.remote, State: s.pc.ConnectionState().String(), Since: s.created,
 		Packets: s.packets.Load(), Bytes: s.bytes.Load(), PLI: s.pli.Load(), FIR: s.fir.Load(),
-		NACKs: s.nacks.Load(), NACKedPackets: s.nacked.Load(),
+		NACKs: s.nacks.Load(), NACKedPackets: s.nacked.Load(), Unrepaired: s.unrepaired.Load(),
 	}
 	if !s.connected.IsZero() {
 		v.SetupMs = float64(s.connected.Sub(s.created).Microseconds()) / 1000

@@ -321,6 +321,27 @@ func (c *Client) RequestKeyframe() error {
 	return errors.New("whepclient: no track yet")
 }
 
+// NACK asks the server to send the packets with these sequence numbers
+// again (RFC 4585 generic NACK), as the client's own NACK generator does
+// for gaps; tests use it to ask for packets the server no longer has.
+func (c *Client) NACK(seqs ...uint16) error {
+	for _, r := range c.pc.GetReceivers() {
+		if t := r.Track(); t != nil {
+			return c.pc.WriteRTCP([]rtcp.Packet{&rtcp.TransportLayerNack{
+				MediaSSRC: uint32(t.SSRC()), Nacks: rtcp.NackPairsFromSequenceNumbers(seqs)}})
+		}
+	}
+	return errors.New("whepclient: no track yet")
+}
+
+// HighestSeq is the sequence number of the newest packet received; false
+// before the first.
+func (c *Client) HighestSeq() (uint16, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return uint16(c.seq.highest), c.seq.init
+}
+
 // Stats are what the client received.
 type Stats struct {
 	// Packets counts every RTP packet received; Lost the sequence numbers
