@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/camd-project/camd/stream/streamtest"
 	"github.com/camd-project/camd/stream/whepclient"
 )
 
@@ -190,7 +191,7 @@ func checkMetrics(t *testing.T, ts *testServer, rembRes, noneRes string) {
 // behind once the server is closed.
 func TestEstimatorsLeaveNoGoroutines(t *testing.T) {
 	before := runtime.NumGoroutine()
-	hub := NewHub(HubOptions{Keyframes: &keyOnDemand{}})
+	hub := NewHub(HubOptions{Keyframes: &streamtest.Encoder{}})
 	srv, err := NewServer(hub, Options{IncludeLoopback: true, Bitrate: &setterLog{}, Policy: PolicyOptions{Initial: 500_000}})
 	if err != nil {
 		t.Fatal(err)
@@ -203,7 +204,7 @@ func TestEstimatorsLeaveNoGoroutines(t *testing.T) {
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ctx, ln) }()
 	fed := make(chan struct{})
-	go func() { defer close(fed); feed(ctx, hub, &keyOnDemand{}) }()
+	go func() { defer close(fed); feed(ctx, hub, &streamtest.Encoder{}) }()
 	dctx, dcancel := context.WithTimeout(ctx, 10*time.Second)
 	defer dcancel()
 	c, err := whepclient.Dial(dctx, "http://"+ln.Addr().String()+"/whep", whepclient.Options{IncludeLoopback: true})

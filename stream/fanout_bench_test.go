@@ -13,6 +13,7 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/rtp/codecs"
 
+	"github.com/camd-project/camd/stream/streamtest"
 	"github.com/camd-project/camd/stream/whepclient"
 )
 
@@ -81,7 +82,7 @@ func BenchmarkSessionFanout(b *testing.B) {
 	}
 	for _, v := range []int{1, 10} {
 		b.Run(fmt.Sprintf("viewers=%d", v), func(b *testing.B) {
-			kf := &keyOnDemand{}
+			kf := &streamtest.Encoder{}
 			hub := NewHub(HubOptions{Keyframes: kf, QueueDepth: 64})
 			srv, err := NewServer(hub, Options{IncludeLoopback: true, MaxViewers: 64})
 			if err != nil {

@@ -1,10 +1,11 @@
 package stream
 
 import (
-	"bytes"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/camd-project/camd/stream/streamtest"
 )
 
 // fakeClock drives the coalescer's timers by hand.
@@ -112,18 +113,7 @@ func TestCoalescerFoldsBursts(t *testing.T) {
 }
 
 // au builds a fake Annex-B access unit; keyframes carry SPS and PPS.
-func au(keyframe bool, size int) []byte {
-	var b bytes.Buffer
-	if keyframe {
-		b.Write([]byte{0, 0, 0, 1, 0x67, 0x42, 0xc0, 0x1f, 0x8c, 0x8d})
-		b.Write([]byte{0, 0, 0, 1, 0x68, 0xce, 0x3c, 0x80})
-		b.Write([]byte{0, 0, 0, 1, 0x65})
-	} else {
-		b.Write([]byte{0, 0, 0, 1, 0x41})
-	}
-	b.Write(bytes.Repeat([]byte{0xab}, size))
-	return b.Bytes()
-}
+func au(keyframe bool, size int) []byte { return streamtest.AccessUnit(keyframe, size) }
 
 func newTestHub(kf KeyframeRequester, clk *fakeClock, depth int) *Hub {
 	return NewHub(HubOptions{Keyframes: kf, QueueDepth: depth, now: clk.Now, after: clk.AfterFunc})

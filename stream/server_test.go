@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,47 +17,22 @@ import (
 	"github.com/camd-project/camd/stream/whepclient"
 )
 
-// keyOnDemand is a fake encoder: ForceKeyframe makes the next unit an IDR.
-type keyOnDemand struct {
-	mu     sync.Mutex
-	want   bool
-	forced int
-}
-
-func (k *keyOnDemand) ForceKeyframe() { k.mu.Lock(); k.want = true; k.forced++; k.mu.Unlock() }
-func (k *keyOnDemand) next() bool {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	w := k.want
-	k.want = false
-	return w
-}
-
-// feed writes fake access units into the hub at ~100 fps until ctx ends.
-func feed(ctx context.Context, h *Hub, k *keyOnDemand) {
-	t := time.NewTicker(10 * time.Millisecond)
-	defer t.Stop()
-	for seq := uint64(0); ; seq++ {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		key := k.next() || seq%200 == 0
-		h.Write(au(key, 2500), key, time.Now(), seq)
-	}
+// feed writes fake access units into the hub at 100 fps until ctx ends,
+// an IDR every 2 s and whenever kf was asked for one.
+func feed(ctx context.Context, h *Hub, kf *streamtest.Encoder) {
+	streamtest.Feed(ctx, h, kf, 10*time.Millisecond, 200, 2500)
 }
 
 type testServer struct {
 	*Server
 	hub *Hub
 	url string
-	kf  *keyOnDemand
+	kf  *streamtest.Encoder
 }
 
 func newTestServer(t *testing.T, opts Options) *testServer {
 	t.Helper()
-	kf := &keyOnDemand{}
+	kf := &streamtest.Encoder{}
 	hub := NewHub(HubOptions{Keyframes: kf})
 	opts.IncludeLoopback = true
 	srv, err := NewServer(hub, opts)

@@ -5,74 +5,25 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/camd-project/camd/stream"
+	"github.com/camd-project/camd/stream/streamtest"
 	"github.com/camd-project/camd/stream/whip/whiptest"
 )
-
-// encoder is a fake encoder: ForceKeyframe makes the next access unit an
-// IDR, SetBitrate is recorded.
-type encoder struct {
-	mu     sync.Mutex
-	want   bool
-	forced int
-	rates  []int
-}
-
-func (e *encoder) ForceKeyframe() { e.mu.Lock(); e.want, e.forced = true, e.forced+1; e.mu.Unlock() }
-func (e *encoder) SetBitrate(bps int) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.rates = append(e.rates, bps)
-	return nil
-}
-func (e *encoder) next() bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	w := e.want
-	e.want = false
-	return w
-}
-func (e *encoder) rate() int {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if len(e.rates) == 0 {
-		return 0
-	}
-	return e.rates[len(e.rates)-1]
-}
-
-// accessUnit is Annex-B: SPS, PPS and an IDR slice for a keyframe, a
-// non-IDR slice otherwise, padded to size.
-func accessUnit(key bool, size int) []byte {
-	var b []byte
-	if key {
-		b = append(b, 0, 0, 0, 1, 0x67, 0x42, 0xe0, 0x1f, 0xda, 0x01, 0x40)
-		b = append(b, 0, 0, 0, 1, 0x68, 0xce, 0x3c, 0x80)
-		b = append(b, 0, 0, 0, 1, 0x65)
-	} else {
-		b = append(b, 0, 0, 0, 1, 0x41)
-	}
-	for len(b) < size {
-		b = append(b, 0xaa)
-	}
-	return b
-}
 
 // rig is camd's stream side: a hub fed at 50 fps and a server whose
 // policy steers the fake encoder.
 type rig struct {
 	srv *stream.Server
 	hub *stream.Hub
-	enc *encoder
+	enc *streamtest.Encoder
 }
 
 func newRig(t *testing.T) *rig {
 	t.Helper()
-	enc := &encoder{}
+	enc := &streamtest.Encoder{}
 	hub := stream.NewHub(stream.HubOptions{Keyframes: enc})
 	srv, err := stream.NewServer(hub, stream.Options{IncludeLoopback: true, Bitrate: enc})
 	if err != nil {
@@ -80,20 +31,7 @@ func newRig(t *testing.T) *rig {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		tk := time.NewTicker(20 * time.Millisecond)
-		defer tk.Stop()
-		for seq := uint64(0); ; seq++ {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tk.C:
-			}
-			key := enc.next() || seq%100 == 0
-			hub.Write(accessUnit(key, 3000), key, time.Now(), seq)
-		}
-	}()
+	go func() { defer close(done); streamtest.Feed(ctx, hub, enc, 20*time.Millisecond, 100, 3000) }()
 	t.Cleanup(func() {
 		cancel()
 		<-done
@@ -207,7 +145,7 @@ func TestPushToIngest(t *testing.T) {
 	}
 
 	// The ingest's REMB of 400 kbit/s is the lowest estimate: the target.
-	waitFor(t, 10*time.Second, "the encoder target to follow the ingest's REMB", func() bool { return r.enc.rate() == 400_000 })
+	waitFor(t, 10*time.Second, "the encoder target to follow the ingest's REMB", func() bool { return r.enc.Rate() == 400_000 })
 	v, ok := pushSession(r.srv.Status())
 	if !ok || v.EstimateSource != stream.SourceREMB || v.EstimateBps != 400_000 || r.srv.Status().Bitrate.LimitedBy != v.ID {
 		t.Errorf("push session in status: %+v (found %v), limited by %q", v, ok, r.srv.Status().Bitrate.LimitedBy)
