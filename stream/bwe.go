@@ -51,6 +51,9 @@ type estimator struct {
 	closed  bool
 	sentAt  [mediaLogSize]int64 // Unix nanoseconds, by media sequence number, for retransmissions
 
+	attrMu sync.Mutex             // held while attrs is on its way down
+	attrs  interceptor.Attributes // lent to packets written without attributes
+
 	sent     sendLog
 	clock    twccClock
 	scratch  []twccArrival
@@ -129,6 +132,7 @@ func (e *estimator) AddStream(info *interceptor.StreamInfo, writer interceptor.R
 		}
 	}
 	e.gccW = e.gcc.AddStream(info, interceptor.RTPWriterFunc(e.tap))
+	e.attrs = make(interceptor.Attributes, 1)
 	return interceptor.RTPWriterFunc(func(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
 		e.mu.Lock()
 		w := e.gccW
@@ -142,7 +146,16 @@ func (e *estimator) AddStream(info *interceptor.StreamInfo, writer interceptor.R
 			}
 		}
 		e.mu.Unlock()
-		return w.Write(h, payload, a)
+		if a != nil {
+			return w.Write(h, payload, a)
+		}
+		// pion's track writer passes no attributes, and GCC would make a
+		// map for every packet to note the TWCC extension in: one map,
+		// emptied, serves them all.
+		e.attrMu.Lock()
+		defer e.attrMu.Unlock()
+		clear(e.attrs)
+		return w.Write(h, payload, e.attrs)
 	})
 }
 
