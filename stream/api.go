@@ -3,6 +3,7 @@ package stream
 import (
 	"fmt"
 	"io"
+	"net"
 	"slices"
 	"sync"
 	"time"
@@ -70,6 +71,14 @@ func interfaceFilter(names []string) func(string) bool {
 	return func(iface string) bool { return slices.Contains(names, iface) }
 }
 
+// usableIP keeps IPv6 link-local addresses out of ICE. pion gathers a
+// host candidate on them but never announces it (RFC 8445 §5.1.1.1), so
+// no viewer can reach it; each one cost a socket in the mux and, per
+// viewer, a candidate with two goroutines of its own.
+func usableIP(ip net.IP) bool {
+	return ip.To4() != nil || !(ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast())
+}
+
 // udpSendBuffer is the send buffer asked for the shared media socket.
 const udpSendBuffer = 4 << 20
 
@@ -84,7 +93,7 @@ func newUDPMux(port int, includeLoopback bool, interfaces []string) (*ice.MultiU
 	// for 20 s in scripts/nettest TestBlackholedViewer). The kernel caps
 	// this at net.core.wmem_max (doubled).
 	opts := []ice.UDPMuxFromPortOption{ice.UDPMuxFromPortWithNetworks(ice.NetworkTypeUDP4, ice.NetworkTypeUDP6),
-		ice.UDPMuxFromPortWithWriteBufferSize(udpSendBuffer)}
+		ice.UDPMuxFromPortWithWriteBufferSize(udpSendBuffer), ice.UDPMuxFromPortWithIPFilter(usableIP)}
 	if includeLoopback {
 		opts = append(opts, ice.UDPMuxFromPortWithLoopback())
 	}
@@ -170,6 +179,7 @@ func newAPI(o apiOptions) (*webrtc.API, error) {
 	if f := interfaceFilter(o.Interfaces); f != nil {
 		se.SetInterfaceFilter(f)
 	}
+	se.SetIPFilter(usableIP)
 	// Browsers hide their addresses behind random .local names. pion's
 	// agent would resolve them with mDNS sockets and goroutines of its own
 	// per viewer; the server resolves them for all viewers with one shared
